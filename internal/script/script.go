@@ -1,0 +1,247 @@
+// Package script renders and writes job scripts.
+//
+// A script is: shebang, scheduler directives, capi's preamble (exit-status
+// trap, array index variable, environment), prologue lines, the command,
+// epilogue lines. Everything capi inserts from user data is shell-quoted;
+// values that cannot be represented safely (NUL bytes, newlines in a
+// directive) are rejected rather than written.
+package script
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/go-cluster-api/clusterapi/scheduler"
+)
+
+// Spec is everything a script is made of.
+type Spec struct {
+	Shebang    string   // "#!/bin/bash" when empty
+	Directives []string // final directive lines, prefix included
+	// ExitFile is where the EXIT trap records the job's exit status; see
+	// ExitFileBase. Empty disables the trap.
+	ExitFileBase string
+	Dialect      scheduler.Dialect
+	Array        bool
+	Env          map[string]string
+	Prologue     []string
+	Command      string
+	Epilogue     []string
+}
+
+var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// Render returns the script text.
+func Render(s Spec) ([]byte, error) {
+	var b bytes.Buffer
+	shebang := s.Shebang
+	if shebang == "" {
+		shebang = "#!/bin/bash"
+	}
+	if !strings.HasPrefix(shebang, "#!") || strings.ContainsAny(shebang, "\n\r\x00") {
+		return nil, &scheduler.ValueError{Kind: "shebang", Value: shebang, Hint: `a single line starting with "#!", e.g. "#!/bin/bash"`}
+	}
+	b.WriteString(shebang)
+	b.WriteByte('\n')
+	for _, d := range s.Directives {
+		if strings.ContainsAny(d, "\n\r\x00") {
+			return nil, &scheduler.ValueError{Kind: "directive", Value: d, Hint: "a directive must be a single line"}
+		}
+		b.WriteString(d)
+		b.WriteByte('\n')
+	}
+	if s.ExitFileBase != "" {
+		q, err := Quote(s.ExitFileBase)
+		if err != nil {
+			return nil, &scheduler.ValueError{Kind: "path", Value: s.ExitFileBase, Hint: "paths cannot contain NUL bytes"}
+		}
+		idVar := s.Dialect.JobIDVar
+		suffix := ""
+		if s.Array {
+			idVar = s.Dialect.ArrayJobIDVar
+			suffix = ".${" + s.Dialect.ArrayIndexVar + "}"
+		}
+		b.WriteString("# capi: record the exit status next to the script, for the monitor\n")
+		fmt.Fprintf(&b, "__capi_exit_file=%s\".${%s}%s.exit\"\n", q, idVar, suffix)
+		b.WriteString("trap '__capi_rc=$?; printf \"%d\\n\" \"$__capi_rc\" > \"$__capi_exit_file\" 2>/dev/null' EXIT\n")
+	}
+	if s.Array && s.Dialect.ArrayIndexVar != "" {
+		fmt.Fprintf(&b, "export CAPI_ARRAY_INDEX=\"${%s}\"\n", s.Dialect.ArrayIndexVar)
+	}
+	keys := make([]string, 0, len(s.Env))
+	for k := range s.Env {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if !envName.MatchString(k) {
+			return nil, &scheduler.ValueError{Kind: "environment variable name", Value: k, Hint: "letters, digits and _ only, not starting with a digit"}
+		}
+		q, err := Quote(s.Env[k])
+		if err != nil {
+			return nil, &scheduler.ValueError{Kind: "environment value", Value: s.Env[k], Hint: "values cannot contain NUL bytes"}
+		}
+		fmt.Fprintf(&b, "export %s=%s\n", k, q)
+	}
+	for _, l := range s.Prologue {
+		b.WriteString(l)
+		b.WriteByte('\n')
+	}
+	if strings.ContainsRune(s.Command, 0) {
+		return nil, &scheduler.ValueError{Kind: "command", Value: s.Command, Hint: "commands cannot contain NUL bytes"}
+	}
+	b.WriteString(s.Command)
+	b.WriteByte('\n')
+	for _, l := range s.Epilogue {
+		b.WriteString(l)
+		b.WriteByte('\n')
+	}
+	return b.Bytes(), nil
+}
+
+// Quote returns s as one shell word in single quotes. Every byte but NUL can
+// be represented; a NUL is an error.
+func Quote(s string) (string, error) {
+	if strings.ContainsRune(s, 0) {
+		return "", fmt.Errorf("NUL byte in %q", s)
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'", nil
+}
+
+// QuoteArgs quotes each argument and joins them with spaces: the shell
+// command line that runs exactly argv.
+func QuoteArgs(argv []string) (string, error) {
+	parts := make([]string, len(argv))
+	for i, a := range argv {
+		if isPlainWord(a) {
+			parts[i] = a
+			continue
+		}
+		q, err := Quote(a)
+		if err != nil {
+			return "", err
+		}
+		parts[i] = q
+	}
+	return strings.Join(parts, " "), nil
+}
+
+func isPlainWord(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
+		case strings.ContainsRune("-_./=:,+@%", r):
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+var unsafeName = regexp.MustCompile(`[^A-Za-z0-9_.-]`)
+
+// SanitizeName replaces every character outside [A-Za-z0-9_.-] with '-'.
+// An empty result becomes "job".
+func SanitizeName(name string) string {
+	s := unsafeName.ReplaceAllString(name, "-")
+	if s == "" {
+		return "job"
+	}
+	return s
+}
+
+// ExitFileBase is the common part of a job's exit-status files: the script
+// path without ".sh". The trap appends ".{job id}[.{index}].exit".
+func ExitFileBase(scriptPath string) string {
+	return strings.TrimSuffix(scriptPath, ".sh")
+}
+
+// ExitFilePath is where the trap of the script at scriptPath records the
+// exit status of job id (and element index, for arrays).
+func ExitFilePath(scriptPath, id string, index int, inArray bool) string {
+	p := ExitFileBase(scriptPath) + "." + id
+	if inArray {
+		p += "." + strconv.Itoa(index)
+	}
+	return p + ".exit"
+}
+
+// ReadExitFile reads an exit-status file. ok is false when the file does not
+// exist or holds no complete number yet (the trap may be mid-write).
+func ReadExitFile(path string) (code int, ok bool) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, false
+	}
+	s := strings.TrimSpace(string(b))
+	if !strings.HasSuffix(string(b), "\n") {
+		return 0, false
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return 0, false
+	}
+	return n, true
+}
+
+// Writer writes scripts to {dir}/{name}.{counter}.sh, choosing a counter no
+// other file uses (also across processes: files are created exclusively).
+type Writer struct {
+	mu   sync.Mutex
+	next map[string]int // dir/name -> next counter to try
+}
+
+// Write creates the script file with mode 0755 and returns its path.
+func (w *Writer) Write(dir, safeName string, content []byte) (string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("create work directory: %w", err)
+	}
+	key := filepath.Join(dir, safeName)
+	w.mu.Lock()
+	if w.next == nil {
+		w.next = make(map[string]int)
+	}
+	n := w.next[key]
+	if n == 0 {
+		n = 1
+	}
+	for {
+		path := filepath.Join(dir, safeName+"."+strconv.Itoa(n)+".sh")
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o755)
+		if os.IsExist(err) {
+			n++
+			continue
+		}
+		if err != nil {
+			w.mu.Unlock()
+			return "", fmt.Errorf("write job script: %w", err)
+		}
+		w.next[key] = n + 1
+		w.mu.Unlock()
+		_, werr := f.Write(content)
+		cerr := f.Close()
+		if werr == nil {
+			werr = cerr
+		}
+		if werr == nil {
+			// O_CREATE's mode is masked by the umask; a job script must be
+			// executable whatever the user's umask.
+			werr = os.Chmod(path, 0o755)
+		}
+		if werr != nil {
+			os.Remove(path)
+			return "", fmt.Errorf("write job script: %w", werr)
+		}
+		return path, nil
+	}
+}
