@@ -1,0 +1,174 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// migrations[i] brings a database from schema version i to i+1; the schema
+// version is PRAGMA user_version. Never edit a migration that has shipped:
+// add one. A fresh database runs them all.
+var migrations = []string{
+	// 1: jobs, array elements and the event log.
+	`
+CREATE TABLE jobs (
+	id          INTEGER PRIMARY KEY,
+	token       TEXT    NOT NULL UNIQUE,
+	scheduler   TEXT    NOT NULL,
+	job_id      TEXT,             -- NULL until the scheduler confirmed the job
+	name        TEXT    NOT NULL,
+	command     TEXT    NOT NULL,
+	resources   TEXT    NOT NULL, -- JSON of scheduler.Resources
+	metadata    TEXT,             -- JSON object, NULL when empty
+	array_first INTEGER,
+	array_last  INTEGER,
+	array_max   INTEGER,
+	script_path TEXT    NOT NULL,
+	stdout_path TEXT    NOT NULL,
+	stderr_path TEXT    NOT NULL,
+	work_dir    TEXT    NOT NULL,
+	status      TEXT    NOT NULL,
+	reason      TEXT    NOT NULL,
+	detail      TEXT    NOT NULL,
+	exit_code   INTEGER,
+	exec_host   TEXT    NOT NULL,
+	max_mem     TEXT    NOT NULL,
+	submit_time INTEGER NOT NULL, -- unix nanoseconds, UTC
+	start_time  INTEGER,
+	finish_time INTEGER,
+	updated_at  INTEGER NOT NULL,
+	purged      INTEGER NOT NULL DEFAULT 0
+);
+CREATE UNIQUE INDEX jobs_key ON jobs(scheduler, job_id);
+CREATE INDEX jobs_submit ON jobs(submit_time);
+CREATE INDEX jobs_status ON jobs(status);
+
+CREATE TABLE elements (
+	job         INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+	idx         INTEGER NOT NULL,
+	status      TEXT    NOT NULL,
+	reason      TEXT    NOT NULL,
+	detail      TEXT    NOT NULL,
+	exit_code   INTEGER,
+	host        TEXT    NOT NULL,
+	start_time  INTEGER,
+	finish_time INTEGER,
+	updated_at  INTEGER NOT NULL,
+	PRIMARY KEY (job, idx)
+) WITHOUT ROWID;
+
+CREATE TABLE events (
+	id        INTEGER PRIMARY KEY,
+	job       INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+	idx       INTEGER,            -- NULL: the job itself
+	time      INTEGER NOT NULL,
+	status    TEXT    NOT NULL,
+	reason    TEXT    NOT NULL,
+	detail    TEXT    NOT NULL,
+	exit_code INTEGER
+);
+CREATE INDEX events_job ON events(job, id);
+`,
+	// 2: the owner of a submission intent, so that recovery can skip
+	// intents of live processes; and superseded records, because schedulers
+	// reuse job ids (LSF wraps at MAX_JOBID) while history is kept forever,
+	// so a key is unique only among current records.
+	`
+ALTER TABLE jobs ADD COLUMN owner_host TEXT NOT NULL DEFAULT '';
+ALTER TABLE jobs ADD COLUMN owner_pid INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE jobs ADD COLUMN superseded INTEGER NOT NULL DEFAULT 0;
+DROP INDEX jobs_key;
+CREATE UNIQUE INDEX jobs_key ON jobs(scheduler, job_id) WHERE superseded = 0;
+`,
+}
+
+// SchemaVersion is the schema this code writes.
+var SchemaVersion = len(migrations)
+
+// migrate checks the file and brings its schema up to date. It reads before
+// it writes anything, so that a newer or foreign database is left exactly
+// as it was.
+func (s *Store) migrate(ctx context.Context) error {
+	version, err := s.version(ctx, s.r)
+	if err != nil {
+		return err
+	}
+	if err := s.checkVersion(version); err != nil {
+		return err
+	}
+	if version == 0 {
+		// user_version 0 is also what any other SQLite database says; a
+		// file with tables but no version is not ours to migrate.
+		var n int
+		if err := s.r.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_schema").Scan(&n); err != nil {
+			return s.wrap(err)
+		}
+		if n > 0 {
+			return fmt.Errorf("%w: %s holds tables but no capi schema version; use another state_dir or move the file aside",
+				ErrNotDatabase, s.path)
+		}
+	}
+
+	// WAL lets readers (capi status in another shell) run while the
+	// service writes. The mode is stored in the file; setting it when it
+	// is already set is a no-op. It cannot change inside a transaction.
+	var mode string
+	if err := s.w.QueryRowContext(ctx, "PRAGMA journal_mode=WAL").Scan(&mode); err != nil {
+		return fmt.Errorf("job store %s: cannot enable WAL mode: %w", s.path, s.wrap(err))
+	}
+	if mode != "wal" {
+		// SQLite refuses WAL where it cannot share memory between
+		// processes; the store would work but block readers.
+		return fmt.Errorf("job store %s: journal mode is %q, not wal; put state_dir on a local file system", s.path, mode)
+	}
+	if version == SchemaVersion {
+		return nil
+	}
+
+	return s.write(ctx, true, func(tx *sql.Tx) error {
+		// Read again under the write lock: another process may have
+		// migrated since we looked.
+		v, err := s.version(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if err := s.checkVersion(v); err != nil {
+			return err
+		}
+		for i := v; i < SchemaVersion; i++ {
+			if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
+				return fmt.Errorf("job store %s: migrating schema %d to %d: %w", s.path, i, i+1, s.wrap(err))
+			}
+		}
+		// PRAGMA takes no parameters; the value is our own integer.
+		_, err = tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version=%d", SchemaVersion))
+		return err
+	})
+}
+
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func (s *Store) version(ctx context.Context, q querier) (int, error) {
+	var v int
+	if err := q.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+		if w := s.wrap(err); w != err {
+			return 0, w
+		}
+		return 0, fmt.Errorf("job store %s: cannot read it: %w", s.path, err)
+	}
+	return v, nil
+}
+
+func (s *Store) checkVersion(v int) error {
+	if v > SchemaVersion {
+		return fmt.Errorf("%w: %s was written by a newer capi (schema %d, this capi knows up to %d); upgrade capi or use another state_dir",
+			ErrNewerSchema, s.path, v, SchemaVersion)
+	}
+	if v < 0 {
+		return fmt.Errorf("%w: %s has schema version %d; use another state_dir or move the file aside", ErrNotDatabase, s.path, v)
+	}
+	return nil
+}
