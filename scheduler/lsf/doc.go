@@ -1,0 +1,43 @@
+// Package lsf drives IBM Spectrum LSF through its commands: bsub (submit,
+// script on standard input), bjobs (one JSON poll per interval), bhist
+// (accounting for jobs that left bjobs after CLEAN_PERIOD) and bkill.
+//
+// It keeps the seed's (py-cluster-api) directive list and corrects it where
+// real LSF differs; the facts and their sources are in
+// reference/scheduler-formats.md and in the testdata/ fixtures:
+//
+//   - bsub output is scanned line by line for "Job <N> is submitted"; LSF
+//     prints noise such as "LSF is processing your request. Please wait ..."
+//     before it. bsub exits 255 for every error: "... Job not submitted." is
+//     a refusal (permanent), while 255 without output, "Please wait",
+//     "Cannot connect to LSF" or "Request from non-LSF host rejected" are
+//     transient, so the engine may retry.
+//   - bjobs is asked for "jobid jobindex" and element keys are built from
+//     both (JOBID alone is the array's id unless LSB_BJOBS_DISPLAY_ENH=Y;
+//     "123[4]" is accepted too). Its stdout is parsed even when it exits
+//     non-zero, and "No unfinished job found" and friends arrive on stderr.
+//   - Array slot limits go after the bracket: -J "name[1-50]%10".
+//   - bkill -d is missing on LSF 10.1 without fix packs ("Illegal option --
+//     d"); the scheduler notices once and falls back to plain bkill.
+//
+// # How #BSUB values are written
+//
+// bsub splits a #BSUB line into words at blanks and groups words inside a
+// pair of double or single quotes; an unquoted '#' starts a comment. IBM
+// does not document an escape character for these lines, so a value is
+// written bare when it is made of safe characters only, in double quotes
+// otherwise, and in single quotes when it holds a double quote or a '$' (so
+// that nothing on the way can read it as a variable). A value that would need
+// both kinds of quote, a backslash (whose meaning inside #BSUB quotes is not
+// documented), or a control character is refused with a *scheduler.ValueError
+// rather than written into a script that would run with the wrong paths.
+//
+// # Accounting
+//
+// Jobs leave bjobs CLEAN_PERIOD seconds (default one hour) after they end.
+// Account asks bhist -l for them, at most [MaxAccountIDs] ids per command,
+// searching the current and the previous event log files (-n 2) so that a
+// recent log switch does not hide a job while the cost of one lookup stays
+// bounded. bhist is preferred to bacct because it also knows jobs that have
+// not finished, and it prints the exit code and LSF's termination reason.
+package lsf
