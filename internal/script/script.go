@@ -194,27 +194,27 @@ func ReadExitFile(path string) (code int, ok bool) {
 	return n, true
 }
 
-// Writer writes scripts to {dir}/{name}.{counter}.sh, choosing a counter no
-// other file uses (also across processes: files are created exclusively).
+// Writer chooses script paths {dir}/{name}.{counter}.sh with a counter no
+// other file uses, also across processes: a path is reserved by creating
+// the file exclusively.
 type Writer struct {
 	mu   sync.Mutex
 	next map[string]int // dir/name -> next counter to try
 }
 
-// Write creates the script file with mode 0755 and returns its path.
-func (w *Writer) Write(dir, safeName string, content []byte) (string, error) {
+// Reserve creates an empty script file at the next free path and returns
+// the path. Fill writes its content.
+func (w *Writer) Reserve(dir, safeName string) (string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", fmt.Errorf("create work directory: %w", err)
 	}
 	key := filepath.Join(dir, safeName)
 	w.mu.Lock()
+	defer w.mu.Unlock()
 	if w.next == nil {
 		w.next = make(map[string]int)
 	}
-	n := w.next[key]
-	if n == 0 {
-		n = 1
-	}
+	n := max(w.next[key], 1)
 	for {
 		path := filepath.Join(dir, safeName+"."+strconv.Itoa(n)+".sh")
 		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o755)
@@ -223,25 +223,48 @@ func (w *Writer) Write(dir, safeName string, content []byte) (string, error) {
 			continue
 		}
 		if err != nil {
-			w.mu.Unlock()
 			return "", fmt.Errorf("write job script: %w", err)
 		}
+		f.Close()
 		w.next[key] = n + 1
-		w.mu.Unlock()
-		_, werr := f.Write(content)
-		cerr := f.Close()
-		if werr == nil {
-			werr = cerr
-		}
-		if werr == nil {
-			// O_CREATE's mode is masked by the umask; a job script must be
-			// executable whatever the user's umask.
-			werr = os.Chmod(path, 0o755)
-		}
-		if werr != nil {
-			os.Remove(path)
-			return "", fmt.Errorf("write job script: %w", werr)
-		}
 		return path, nil
 	}
+}
+
+// NextPath returns the path Reserve would choose now, without creating it.
+func (w *Writer) NextPath(dir, safeName string) string {
+	key := filepath.Join(dir, safeName)
+	w.mu.Lock()
+	n := max(w.next[key], 1)
+	w.mu.Unlock()
+	for {
+		path := filepath.Join(dir, safeName+"."+strconv.Itoa(n)+".sh")
+		if _, err := os.Lstat(path); os.IsNotExist(err) {
+			return path
+		}
+		n++
+	}
+}
+
+// Fill writes a reserved script's content and makes it executable
+// whatever the umask. On failure the reserved file is removed.
+func (w *Writer) Fill(path string, content []byte) error {
+	err := os.WriteFile(path, content, 0o755)
+	if err == nil {
+		err = os.Chmod(path, 0o755)
+	}
+	if err != nil {
+		os.Remove(path)
+		return fmt.Errorf("write job script %s: %w", path, err)
+	}
+	return nil
+}
+
+// Write reserves a path and fills it with content.
+func (w *Writer) Write(dir, safeName string, content []byte) (string, error) {
+	path, err := w.Reserve(dir, safeName)
+	if err != nil {
+		return "", err
+	}
+	return path, w.Fill(path, content)
 }

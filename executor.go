@@ -1,0 +1,626 @@
+package clusterapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"math/rand/v2"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-cluster-api/clusterapi/internal/runner"
+	"github.com/go-cluster-api/clusterapi/internal/script"
+	"github.com/go-cluster-api/clusterapi/scheduler"
+)
+
+// Options are the parts of an Executor that are not configuration.
+type Options struct {
+	// Logger receives the engine's logs; nil discards them.
+	Logger *slog.Logger
+	// Runner runs scheduler commands; nil runs real subprocesses with
+	// Config.CommandTimeout.
+	Runner scheduler.Runner
+	// Scheduler, when set, is used instead of the one Config.Executor
+	// names (tests, custom batch systems).
+	Scheduler scheduler.Scheduler
+}
+
+// Executor is the engine: it submits jobs through a scheduler, tracks them,
+// and turns what the scheduler reports into job records, callbacks and
+// waits. It is safe for concurrent use. Close it when done.
+type Executor struct {
+	cfg      Config
+	sched    scheduler.Scheduler
+	dialect  scheduler.Dialect
+	log      *slog.Logger
+	writer   script.Writer
+	dispatch *dispatcher
+	// retryBase is the first submit-retry delay; it doubles each attempt.
+	retryBase time.Duration
+
+	mu         sync.Mutex
+	jobs       map[string]*Job
+	early      map[string][]scheduler.Observation // notifications that beat Submit's bookkeeping
+	pollSeq    uint64
+	lastPoll   time.Time
+	lastPollOK bool
+	closed     bool
+}
+
+// New creates an Executor for cfg.Executor.
+func New(cfg Config, opts *Options) (*Executor, error) {
+	if opts == nil {
+		opts = &Options{}
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	sched := opts.Scheduler
+	if sched == nil {
+		run := opts.Runner
+		if run == nil {
+			run = &runner.Exec{Timeout: cfg.CommandTimeout, Logger: log}
+		}
+		var err error
+		sched, err = schedulerFactories[cfg.Executor](scheduler.Options{
+			Runner:           run,
+			Logger:           log,
+			StateDir:         cfg.StateDir,
+			LSFUnits:         cfg.LSFUnits,
+			LSFExplicitUnits: cfg.LSFExplicitUnits,
+			SuppressJobEmail: !cfg.JobEmail,
+			Slots:            cfg.LocalSlots,
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	e := &Executor{
+		cfg:       cfg,
+		sched:     sched,
+		dialect:   sched.Dialect(),
+		log:       log,
+		retryBase: time.Second,
+		jobs:      make(map[string]*Job),
+		early:     make(map[string][]scheduler.Observation),
+	}
+	e.dispatch = newDispatcher(log, e.callbackFinished)
+	if n, ok := sched.(scheduler.Notifier); ok {
+		n.Subscribe(e.notify)
+	}
+	return e, nil
+}
+
+// Config returns the executor's configuration with defaults filled in.
+func (e *Executor) Config() Config { return e.cfg }
+
+// Name is the scheduler's name ("local", "lsf", ...).
+func (e *Executor) Name() string { return e.sched.Name() }
+
+// Close stops the executor: it runs the callbacks already queued and
+// releases the scheduler. Jobs keep running on the cluster.
+func (e *Executor) Close() error {
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return nil
+	}
+	e.closed = true
+	e.mu.Unlock()
+	var err error
+	if c, ok := e.sched.(scheduler.Closer); ok {
+		err = c.Close()
+	}
+	e.dispatch.close()
+	return err
+}
+
+// JobSpec describes a job to submit.
+type JobSpec struct {
+	// Name of the job; sanitized, and prefixed with job_name_prefix. ""
+	// uses the command's first word.
+	Name string
+	// Command is a shell command line, run by the script's shell.
+	Command string
+	// Resources override the configured defaults field by field.
+	Resources Resources
+	// Env is exported in the script before the command.
+	Env map[string]string
+	// Prologue and Epilogue lines run after config's script_prologue and
+	// after config's script_epilogue respectively.
+	Prologue, Epilogue []string
+	// Metadata is kept with the job record (and in the job store).
+	Metadata map[string]string
+}
+
+// prepared is a submission ready to hand to the scheduler.
+type prepared struct {
+	job     scheduler.Job
+	content []byte
+	rec     Record
+}
+
+// Submit submits one job.
+func (e *Executor) Submit(ctx context.Context, spec JobSpec) (*Job, error) {
+	return e.submit(ctx, spec, nil)
+}
+
+// SubmitArray submits an array job with elements arr.First..arr.Last.
+// Every element sees its index in $CAPI_ARRAY_INDEX (and in the scheduler's
+// own variable).
+func (e *Executor) SubmitArray(ctx context.Context, spec JobSpec, arr Array) (*Job, error) {
+	if arr.First < 0 || arr.Last < arr.First {
+		return nil, &ValueError{Kind: "array range", Value: fmt.Sprintf("%d-%d", arr.First, arr.Last), Hint: "write FIRST-LAST with 0 <= FIRST <= LAST"}
+	}
+	if arr.MaxConcurrent < 0 {
+		return nil, &ValueError{Kind: "max concurrent", Value: strconv.Itoa(arr.MaxConcurrent), Hint: "must be 0 (no limit) or positive"}
+	}
+	return e.submit(ctx, spec, &arr)
+}
+
+// Script renders the script a submission would use, without writing or
+// submitting anything.
+func (e *Executor) Script(spec JobSpec, arr *Array) ([]byte, error) {
+	p, err := e.prepare(spec, arr, func(wd, name string) (string, error) {
+		return e.writer.NextPath(wd, name), nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return p.content, nil
+}
+
+// prepare builds the submission. scriptPath chooses (or reserves) the
+// script's path once the work directory and name are known.
+func (e *Executor) prepare(spec JobSpec, arr *Array, scriptPath func(workDir, safeName string) (string, error)) (*prepared, error) {
+	if strings.TrimSpace(spec.Command) == "" {
+		return nil, &ValueError{Kind: "command", Value: spec.Command, Hint: "give the command to run"}
+	}
+	res := e.mergeResources(spec.Resources)
+	if res.CPUs < 0 || res.GPUs < 0 || res.Memory < 0 || res.Walltime < 0 {
+		return nil, &ValueError{Kind: "resources", Value: fmt.Sprintf("%+v", res), Hint: "cpus, gpus, memory and walltime must not be negative"}
+	}
+	if res.WorkDir == "" {
+		wd, err := os.Getwd()
+		if err != nil {
+			return nil, fmt.Errorf("work directory: %w", err)
+		}
+		res.WorkDir = wd
+	}
+	wd, err := filepath.Abs(res.WorkDir)
+	if err != nil {
+		return nil, &ValueError{Kind: "work_dir", Value: res.WorkDir, Hint: err.Error()}
+	}
+	res.WorkDir = wd
+	if strings.ContainsAny(wd, "\n\r\x00") {
+		return nil, &ValueError{Kind: "work_dir", Value: wd, Hint: "a path with a newline cannot be written into a job script safely; rename the directory"}
+	}
+	name := e.jobName(spec)
+	d := e.dialect
+	stdout, stderr := res.StdoutPath, res.StderrPath
+	jobVar := d.LogJobID
+	if arr != nil && d.LogArrayJobID != "" {
+		jobVar = d.LogArrayJobID
+	}
+	suffix := jobVar + ".log"
+	if arr != nil {
+		suffix = jobVar + "." + d.LogIndex + ".log"
+	}
+	if stdout == "" {
+		stdout = filepath.Join(wd, "stdout."+suffix)
+	} else if !filepath.IsAbs(stdout) {
+		stdout = filepath.Join(wd, stdout)
+	}
+	if stderr == "" {
+		stderr = filepath.Join(wd, "stderr."+suffix)
+	} else if !filepath.IsAbs(stderr) {
+		stderr = filepath.Join(wd, stderr)
+	}
+	sj := scheduler.Job{
+		Name:       name,
+		Command:    spec.Command,
+		Resources:  res,
+		Array:      arr,
+		StdoutPath: stdout,
+		StderrPath: stderr,
+		ExtraArgs:  append(slices.Clone(e.cfg.ExtraArgs), res.ExtraArgs...),
+	}
+	generated, err := e.sched.Directives(&sj)
+	if err != nil {
+		return nil, err
+	}
+	directives := make([]string, 0, len(generated)+len(e.cfg.ExtraDirectives)+len(res.ExtraDirectives))
+	for _, l := range generated {
+		if !containsAny(l, e.cfg.DirectivesSkip) {
+			directives = append(directives, l)
+		}
+	}
+	directives = append(directives, e.cfg.ExtraDirectives...)
+	for _, l := range res.ExtraDirectives {
+		directives = append(directives, d.DirectivePrefix+" "+l)
+	}
+	spath, err := scriptPath(wd, script.SanitizeName(name))
+	if err != nil {
+		return nil, err
+	}
+	content, err := script.Render(script.Spec{
+		Shebang:      e.cfg.Shebang,
+		Directives:   directives,
+		ExitFileBase: script.ExitFileBase(spath),
+		Dialect:      d,
+		Array:        arr != nil,
+		Env:          spec.Env,
+		Prologue:     append(slices.Clone(e.cfg.ScriptPrologue), spec.Prologue...),
+		Command:      spec.Command,
+		Epilogue:     append(slices.Clone(e.cfg.ScriptEpilogue), spec.Epilogue...),
+	})
+	if err != nil {
+		removeIfEmpty(spath) // a reserved path must not outlive a failed render
+		return nil, err
+	}
+	sj.Script = content
+	sj.ScriptPath = spath
+	rec := Record{
+		Name:       name,
+		Executor:   e.sched.Name(),
+		Command:    spec.Command,
+		Status:     Pending,
+		Resources:  res,
+		ScriptPath: spath,
+		StdoutPath: stdout,
+		StderrPath: stderr,
+		Metadata:   maps.Clone(spec.Metadata),
+	}
+	if arr != nil {
+		rec.Array = &ArrayRecord{First: arr.First, Last: arr.Last, MaxConcurrent: arr.MaxConcurrent}
+	}
+	return &prepared{job: sj, content: content, rec: rec}, nil
+}
+
+func containsAny(s string, subs []string) bool {
+	for _, sub := range subs {
+		if sub != "" && strings.Contains(s, sub) {
+			return true
+		}
+	}
+	return false
+}
+
+func (e *Executor) mergeResources(r Resources) Resources {
+	c := e.cfg
+	if r.CPUs == 0 {
+		r.CPUs = c.CPUs
+	}
+	if r.GPUs == 0 {
+		r.GPUs = c.GPUs
+	}
+	if r.Memory == 0 {
+		r.Memory = c.Memory
+	}
+	if r.Walltime == 0 {
+		r.Walltime = c.Walltime
+	}
+	if r.Queue == "" {
+		r.Queue = c.Queue
+	}
+	if r.Account == "" {
+		r.Account = c.Account
+	}
+	r.ExtraArgs = slices.Clone(r.ExtraArgs)
+	r.ExtraDirectives = slices.Clone(r.ExtraDirectives)
+	return r
+}
+
+func (e *Executor) jobName(spec JobSpec) string {
+	n := spec.Name
+	if n == "" {
+		if f := strings.Fields(spec.Command); len(f) > 0 {
+			n = path.Base(f[0])
+		}
+	}
+	n = script.SanitizeName(n)
+	if e.cfg.JobNamePrefix != "" {
+		n = script.SanitizeName(e.cfg.JobNamePrefix) + "-" + n
+	}
+	return n
+}
+
+func (e *Executor) submit(ctx context.Context, spec JobSpec, arr *Array) (*Job, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	// The script path is reserved (created empty) before rendering because
+	// the exit-status file the script writes lives next to it.
+	p, err := e.prepare(spec, arr, e.writer.Reserve)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.writer.Fill(p.job.ScriptPath, p.content); err != nil {
+		return nil, err
+	}
+	p.rec.SubmitTime = time.Now()
+
+	id, err := e.submitWithRetry(ctx, &p.job)
+	if err != nil {
+		return nil, err
+	}
+	p.rec.ID = id
+	p.rec.StdoutPath = expandJobID(p.rec.StdoutPath, e.dialect, id)
+	p.rec.StderrPath = expandJobID(p.rec.StderrPath, e.dialect, id)
+	return e.track(p.rec), nil
+}
+
+// track registers a new job record and applies notifications that arrived
+// before it was registered.
+func (e *Executor) track(rec Record) *Job {
+	j := &Job{e: e, id: rec.ID, done: make(chan struct{})}
+	j.st.rec = rec
+	if rec.Array != nil {
+		j.st.elems = make([]elemState, rec.Array.Last-rec.Array.First+1)
+		for i := range j.st.elems {
+			j.st.elems[i] = elemState{index: rec.Array.First + i, status: Pending}
+		}
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.jobs[rec.ID] = j
+	now := time.Now()
+	for _, o := range e.early[rec.ID] {
+		e.apply(j, o, now, 0)
+	}
+	delete(e.early, rec.ID)
+	return j
+}
+
+// submitWithRetry submits, retrying transient failures with exponential
+// backoff and jitter. Before each retry it asks the scheduler whether the
+// failed attempt created the job after all, and adopts it if so.
+func (e *Executor) submitWithRetry(ctx context.Context, sj *scheduler.Job) (string, error) {
+	retries := max(e.cfg.SubmitRetries, 0)
+	for attempt := 0; ; attempt++ {
+		id, err := e.sched.Submit(ctx, sj)
+		if err == nil {
+			return id, nil
+		}
+		if !errors.Is(err, scheduler.ErrTransient) || attempt >= retries || ctx.Err() != nil {
+			if attempt > 0 {
+				return "", fmt.Errorf("submit %s failed after %d attempts: %w", sj.Name, attempt+1, err)
+			}
+			return "", err
+		}
+		delay := e.retryBase << attempt
+		delay += time.Duration(rand.Int64N(int64(delay)/2 + 1))
+		e.log.Warn("submit failed, retrying", "job", sj.Name, "attempt", attempt+1, "delay", delay, "err", err)
+		select {
+		case <-time.After(delay):
+		case <-ctx.Done():
+			return "", ctx.Err()
+		}
+		id, found, ferr := e.findSubmitted(ctx, sj.Name)
+		if ferr != nil {
+			e.log.Warn("could not check for a job created by the failed submit", "job", sj.Name, "err", ferr)
+			return "", fmt.Errorf("submit %s failed (%w) and the scheduler could not be asked whether the job exists (%v); not resubmitting, to avoid a duplicate — check the queue", sj.Name, err, ferr)
+		}
+		if found {
+			e.log.Info("adopted job created by a submit that reported failure", "job", sj.Name, "id", id)
+			return id, nil
+		}
+	}
+}
+
+// findSubmitted looks for an untracked job named name. More than one
+// candidate is ambiguous and an error: adopting the wrong job or submitting
+// a duplicate would both be worse than asking the user.
+func (e *Executor) findSubmitted(ctx context.Context, name string) (string, bool, error) {
+	obs, err := e.sched.Poll(ctx, scheduler.Query{Prefix: name})
+	if err != nil {
+		return "", false, err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var ids []string
+	for _, o := range obs {
+		if o.Name != name || e.jobs[o.ID] != nil || slices.Contains(ids, o.ID) {
+			continue
+		}
+		ids = append(ids, o.ID)
+	}
+	switch len(ids) {
+	case 0:
+		return "", false, nil
+	case 1:
+		return ids[0], true, nil
+	}
+	return "", false, fmt.Errorf("%d untracked jobs are named %s (%s)", len(ids), name, strings.Join(ids, ", "))
+}
+
+// expandJobID replaces the scheduler's job-id placeholder in a log path.
+func expandJobID(p string, d scheduler.Dialect, id string) string {
+	for _, ph := range []string{d.LogArrayJobID, d.LogJobID} {
+		if ph != "" {
+			p = strings.ReplaceAll(p, ph, id)
+		}
+	}
+	return p
+}
+
+func expandIndex(p string, d scheduler.Dialect, index int) string {
+	if d.LogIndex == "" {
+		return p
+	}
+	return strings.ReplaceAll(p, d.LogIndex, strconv.Itoa(index))
+}
+
+// Job returns the tracked job with the given id.
+func (e *Executor) Job(id string) (*Job, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	j, ok := e.jobs[id]
+	return j, ok
+}
+
+// Jobs returns every tracked job, ordered by id.
+func (e *Executor) Jobs() []*Job {
+	e.mu.Lock()
+	out := make([]*Job, 0, len(e.jobs))
+	for _, j := range e.jobs {
+		out = append(out, j)
+	}
+	e.mu.Unlock()
+	sort.Slice(out, func(a, b int) bool { return lessID(out[a].id, out[b].id) })
+	return out
+}
+
+// lessID orders numeric ids numerically, others as text.
+func lessID(a, b string) bool {
+	if len(a) != len(b) {
+		na, ea := strconv.ParseUint(a, 10, 64)
+		nb, eb := strconv.ParseUint(b, 10, 64)
+		if ea == nil && eb == nil {
+			return na < nb
+		}
+	}
+	return a < b
+}
+
+// CancelOptions refine a cancel.
+type CancelOptions struct {
+	// AsDone records the job as done instead of killed (LSF bkill -d where
+	// available; on every scheduler the record says done).
+	AsDone bool
+	// Index cancels a single array element.
+	Index *int
+}
+
+// Cancel stops a job (or one array element). Cancelling a job that already
+// ended is not an error. A job this executor does not track is cancelled at
+// the scheduler all the same.
+func (e *Executor) Cancel(ctx context.Context, id string, opts *CancelOptions) error {
+	if opts == nil {
+		opts = &CancelOptions{}
+	}
+	t := scheduler.Target{ID: id}
+	if opts.Index != nil {
+		t.Index, t.InArray = *opts.Index, true
+	}
+	e.mu.Lock()
+	j := e.jobs[id]
+	if j != nil && j.st.rec.Status.Terminal() {
+		e.mu.Unlock()
+		return nil
+	}
+	e.mu.Unlock()
+	if err := e.sched.Cancel(ctx, scheduler.CancelRequest{Targets: []scheduler.Target{t}, AsDone: opts.AsDone}); err != nil {
+		return err
+	}
+	if j != nil {
+		e.markCancelled([]*Job{j}, opts)
+	}
+	return nil
+}
+
+// CancelByName cancels every tracked job whose name matches pattern ('*'
+// wildcards, matched against the full name including the prefix). On
+// schedulers that can, jobs of that name this executor does not track are
+// cancelled too (LSF: bkill -J pattern 0). It returns the jobs it marked.
+func (e *Executor) CancelByName(ctx context.Context, pattern string, asDone bool) ([]*Job, error) {
+	if _, err := path.Match(pattern, ""); err != nil {
+		return nil, &ValueError{Kind: "name pattern", Value: pattern, Hint: "use * as wildcard"}
+	}
+	var matched []*Job
+	for _, j := range e.Jobs() {
+		r := j.Snapshot()
+		if ok, _ := path.Match(pattern, r.Name); ok && !r.Status.Terminal() {
+			matched = append(matched, j)
+		}
+	}
+	if nc, ok := e.sched.(scheduler.NameCanceler); ok {
+		if err := nc.CancelName(ctx, pattern, asDone); err != nil {
+			return nil, err
+		}
+	} else if len(matched) > 0 {
+		if err := e.cancelJobs(ctx, matched, asDone); err != nil {
+			return nil, err
+		}
+	}
+	e.markCancelled(matched, &CancelOptions{AsDone: asDone})
+	return matched, nil
+}
+
+// CancelAll cancels every tracked job that has not ended.
+func (e *Executor) CancelAll(ctx context.Context, asDone bool) ([]*Job, error) {
+	var live []*Job
+	for _, j := range e.Jobs() {
+		if !j.Snapshot().Status.Terminal() {
+			live = append(live, j)
+		}
+	}
+	if len(live) == 0 {
+		return nil, nil
+	}
+	if err := e.cancelJobs(ctx, live, asDone); err != nil {
+		return nil, err
+	}
+	e.markCancelled(live, &CancelOptions{AsDone: asDone})
+	return live, nil
+}
+
+func (e *Executor) cancelJobs(ctx context.Context, jobs []*Job, asDone bool) error {
+	targets := make([]scheduler.Target, len(jobs))
+	for i, j := range jobs {
+		targets[i] = scheduler.Target{ID: j.id}
+	}
+	return e.sched.Cancel(ctx, scheduler.CancelRequest{Targets: targets, AsDone: asDone})
+}
+
+// markCancelled records the outcome of a successful cancel at once, so that
+// callbacks and waits do not depend on how fast the scheduler forgets the
+// job; later observations do not change a terminal record.
+func (e *Executor) markCancelled(jobs []*Job, opts *CancelOptions) {
+	status, detail := Killed, "cancelled through capi"
+	if opts.AsDone {
+		status, detail = Done, "cancelled through capi, recorded as done"
+	}
+	now := time.Now()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, j := range jobs {
+		if j.st.rec.Status.Terminal() {
+			continue
+		}
+		o := scheduler.Observation{ID: j.id, Status: status, Reason: ReasonCancelled, Detail: detail, FinishTime: now}
+		if j.st.elems == nil {
+			e.apply(j, o, now, 0)
+			continue
+		}
+		o.InArray = true
+		for i := range j.st.elems {
+			el := &j.st.elems[i]
+			if el.status.Terminal() || (opts.Index != nil && el.index != *opts.Index) {
+				continue
+			}
+			o.Index = el.index
+			e.apply(j, o, now, 0)
+		}
+	}
+}
+
+func removeIfEmpty(path string) {
+	if fi, err := os.Stat(path); err == nil && fi.Size() == 0 {
+		os.Remove(path)
+	}
+}

@@ -1,0 +1,220 @@
+package clusterapi
+
+import (
+	"context"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/go-cluster-api/clusterapi/scheduler"
+)
+
+// Record is a snapshot of a job: a copy that the engine never changes after
+// handing it out. JSON field names are the capi command's (snake_case).
+type Record struct {
+	ID       string `json:"job_id"`
+	Name     string `json:"name"`
+	Executor string `json:"executor"`
+	Command  string `json:"command,omitempty"`
+	Status   Status `json:"status"`
+	// Reason says why the job ended as it did; Detail holds the
+	// scheduler's own words.
+	Reason     Reason            `json:"reason,omitempty"`
+	Detail     string            `json:"detail,omitempty"`
+	ExitCode   *int              `json:"exit_code"`
+	ExecHost   string            `json:"exec_host,omitempty"`
+	MaxMem     string            `json:"max_mem,omitempty"`
+	SubmitTime time.Time         `json:"submit_time,omitzero"`
+	StartTime  time.Time         `json:"start_time,omitzero"`
+	FinishTime time.Time         `json:"finish_time,omitzero"`
+	Resources  Resources         `json:"resources"`
+	ScriptPath string            `json:"script_path,omitempty"`
+	StdoutPath string            `json:"stdout_path,omitempty"`
+	StderrPath string            `json:"stderr_path,omitempty"`
+	Metadata   map[string]string `json:"metadata,omitempty"`
+	Array      *ArrayRecord      `json:"array,omitempty"`
+}
+
+// ArrayRecord is the state of an array job's elements.
+type ArrayRecord struct {
+	First         int       `json:"first"`
+	Last          int       `json:"last"`
+	MaxConcurrent int       `json:"max_concurrent,omitempty"`
+	Counts        Counts    `json:"counts"`
+	FailedIndices []int     `json:"failed_indices,omitempty"`
+	Elements      []Element `json:"elements"`
+}
+
+// Counts tallies array elements by status.
+type Counts struct {
+	Pending int `json:"pending"`
+	Running int `json:"running"`
+	Done    int `json:"done"`
+	Failed  int `json:"failed"`
+	Killed  int `json:"killed"`
+}
+
+// Element is one array element.
+type Element struct {
+	Index      int       `json:"index"`
+	Status     Status    `json:"status"`
+	Reason     Reason    `json:"reason,omitempty"`
+	Detail     string    `json:"detail,omitempty"`
+	ExitCode   *int      `json:"exit_code"`
+	ExecHost   string    `json:"exec_host,omitempty"`
+	StartTime  time.Time `json:"start_time,omitzero"`
+	FinishTime time.Time `json:"finish_time,omitzero"`
+	StdoutPath string    `json:"stdout_path,omitempty"`
+	StderrPath string    `json:"stderr_path,omitempty"`
+}
+
+// Terminal reports whether the job has ended.
+func (r Record) Terminal() bool { return r.Status.Terminal() }
+
+// Job is a handle on a tracked job, safe for concurrent use. Read it through
+// Snapshot; wait for it with Done or Wait.
+type Job struct {
+	e    *Executor
+	id   string
+	done chan struct{}
+
+	// Guarded by e.mu.
+	st jobState
+}
+
+// jobState is the engine's mutable view of a job.
+type jobState struct {
+	rec       Record // elements live in elems, not rec.Array.Elements
+	elems     []elemState
+	callbacks []callback
+	// unseen is how long the job (or some unfinished element) has been
+	// unknown to every source, counted over successful polls only.
+	unseen time.Duration
+	// inflight counts callbacks queued but not yet run; a job is purged
+	// only when it is zero.
+	inflight int
+	// seenPoll is the poll sequence number that last saw the job.
+	seenPoll uint64
+	// endedAt is when the engine saw the job become terminal (for purge).
+	endedAt time.Time
+}
+
+type elemState struct {
+	index    int
+	status   Status
+	reason   Reason
+	detail   string
+	exit     int
+	hasExit  bool
+	host     string
+	start    time.Time
+	finish   time.Time
+	seenPoll uint64 // poll sequence number that last saw it
+}
+
+// ID is the scheduler's job id.
+func (j *Job) ID() string { return j.id }
+
+// Done returns a channel closed when the job reaches a terminal status.
+func (j *Job) Done() <-chan struct{} { return j.done }
+
+// Snapshot returns a copy of the job's current record.
+func (j *Job) Snapshot() Record {
+	j.e.mu.Lock()
+	defer j.e.mu.Unlock()
+	return j.st.snapshot(j.e.dialect)
+}
+
+// Wait blocks until the job is terminal or ctx ends, and returns its record.
+// Something must be updating the job: a running Monitor, calls to Poll, or
+// a scheduler that reports completions itself (the local executor).
+func (j *Job) Wait(ctx context.Context) (Record, error) {
+	select {
+	case <-j.done:
+		return j.Snapshot(), nil
+	case <-ctx.Done():
+		return j.Snapshot(), ctx.Err()
+	}
+}
+
+// snapshot copies the state into a Record; d expands element log paths.
+func (s *jobState) snapshot(d scheduler.Dialect) Record {
+	r := s.rec
+	r.Metadata = maps.Clone(r.Metadata)
+	r.Resources.ExtraArgs = slices.Clone(r.Resources.ExtraArgs)
+	r.Resources.ExtraDirectives = slices.Clone(r.Resources.ExtraDirectives)
+	if r.ExitCode != nil {
+		v := *r.ExitCode
+		r.ExitCode = &v
+	}
+	if s.rec.Array != nil {
+		a := *s.rec.Array
+		a.Elements = make([]Element, len(s.elems))
+		a.Counts = Counts{}
+		a.FailedIndices = nil
+		for i, el := range s.elems {
+			a.Elements[i] = Element{
+				Index: el.index, Status: el.status, Reason: el.reason, Detail: el.detail,
+				ExecHost: el.host, StartTime: el.start, FinishTime: el.finish,
+				StdoutPath: expandIndex(r.StdoutPath, d, el.index),
+				StderrPath: expandIndex(r.StderrPath, d, el.index),
+			}
+			if el.hasExit {
+				v := el.exit
+				a.Elements[i].ExitCode = &v
+			}
+			switch el.status {
+			case Done:
+				a.Counts.Done++
+			case Failed:
+				a.Counts.Failed++
+				a.FailedIndices = append(a.FailedIndices, el.index)
+			case Killed:
+				a.Counts.Killed++
+			case Running:
+				a.Counts.Running++
+			default:
+				a.Counts.Pending++
+			}
+		}
+		r.Array = &a
+	}
+	return r
+}
+
+// callback is one registered callback and the statuses it fires on.
+type callback struct {
+	fn   func(Record)
+	when []Status // empty = any terminal status
+}
+
+func (c callback) matches(s Status) bool {
+	return len(c.when) == 0 || slices.Contains(c.when, s)
+}
+
+// OnSuccess registers fn to run once when the job ends done.
+func (j *Job) OnSuccess(fn func(Record)) { j.OnExit(fn, Done) }
+
+// OnFailure registers fn to run once when the job ends failed (a non-zero
+// exit, a cluster kill, or vanished). Cancelled jobs end killed; use OnExit
+// to observe those.
+func (j *Job) OnFailure(fn func(Record)) { j.OnExit(fn, Failed) }
+
+// OnExit registers fn to run once when the job reaches a terminal status in
+// when (any terminal status if when is empty). It fires even when the job
+// had already ended before registration. Callbacks run one at a time on the
+// executor's dispatcher goroutine; a panic in one is recovered and logged.
+func (j *Job) OnExit(fn func(Record), when ...Status) {
+	e := j.e
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	cb := callback{fn: fn, when: when}
+	if j.st.rec.Status.Terminal() {
+		if cb.matches(j.st.rec.Status) {
+			j.st.inflight++
+			e.dispatch.enqueueFor(j, fn, j.st.snapshot(e.dialect))
+		}
+		return
+	}
+	j.st.callbacks = append(j.st.callbacks, cb)
+}

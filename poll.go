@@ -1,0 +1,373 @@
+package clusterapi
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/go-cluster-api/clusterapi/internal/script"
+	"github.com/go-cluster-api/clusterapi/scheduler"
+)
+
+// Poll asks the scheduler about every tracked job (one status command) and
+// updates records, firing callbacks for jobs that ended. Jobs the live queue
+// no longer shows are looked up in the scheduler's accounting, then in the
+// exit-status file their script writes; only a job no source knows for
+// zombie_timeout_minutes is declared failed (vanished). Time only counts
+// towards that across polls that succeeded: a scheduler outage never turns
+// running jobs into zombies.
+func (e *Executor) Poll(ctx context.Context) error {
+	q := scheduler.Query{AllUsers: e.cfg.PollAllUsers}
+	if e.cfg.JobNamePrefix != "" {
+		q.Prefix = script.SanitizeName(e.cfg.JobNamePrefix) + "-"
+	}
+	obs, err := e.sched.Poll(ctx, q)
+	now := time.Now()
+
+	e.mu.Lock()
+	if err != nil {
+		e.lastPollOK = false
+		e.lastPoll = now
+		e.mu.Unlock()
+		return fmt.Errorf("poll %s: %w", e.sched.Name(), err)
+	}
+	e.pollSeq++
+	seq := e.pollSeq
+	for _, o := range obs {
+		if j := e.jobs[o.ID]; j != nil {
+			e.apply(j, o, now, seq)
+		}
+	}
+	missing := e.missingLocked(seq)
+	e.mu.Unlock()
+
+	sourcesOK := true
+	if acc, ok := e.sched.(scheduler.Accountant); ok && len(missing) > 0 {
+		ids := make([]string, len(missing))
+		for i, m := range missing {
+			ids[i] = m.job.id
+		}
+		aobs, err := acc.Account(ctx, ids)
+		if err != nil {
+			sourcesOK = false
+			e.log.Warn("accounting lookup failed; not counting this poll towards zombie time", "err", err)
+		} else if len(aobs) > 0 {
+			e.mu.Lock()
+			for _, o := range aobs {
+				if j := e.jobs[o.ID]; j != nil {
+					e.apply(j, o, now, seq)
+				}
+			}
+			missing = e.missingLocked(seq)
+			e.mu.Unlock()
+		}
+	}
+
+	// Exit-status files: read without the lock (file I/O), apply with it.
+	found := e.readExitFiles(missing, now)
+
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, o := range found {
+		if j := e.jobs[o.ID]; j != nil {
+			e.apply(j, o, now, seq)
+		}
+	}
+	var delta time.Duration
+	if e.lastPollOK && sourcesOK && !e.lastPoll.IsZero() {
+		delta = now.Sub(e.lastPoll)
+	}
+	e.lastPoll, e.lastPollOK = now, sourcesOK
+	stillMissing := make(map[*Job]bool)
+	for _, m := range e.missingLocked(seq) {
+		stillMissing[m.job] = true
+	}
+	for _, j := range e.jobs {
+		if j.st.rec.Status.Terminal() {
+			continue
+		}
+		if !stillMissing[j] {
+			j.st.unseen = 0
+			continue
+		}
+		j.st.unseen += delta
+		if j.st.unseen >= e.cfg.ZombieTimeout {
+			e.vanishLocked(j, now, seq)
+		}
+	}
+	e.purgeLocked(now)
+	return nil
+}
+
+// absent is a job, or one element of an array, that no source reported in
+// the current poll.
+type absent struct {
+	job     *Job
+	index   int
+	inArray bool
+}
+
+func (e *Executor) missingLocked(seq uint64) []absent {
+	var out []absent
+	for _, j := range e.jobs {
+		if j.st.rec.Status.Terminal() {
+			continue
+		}
+		if j.st.elems == nil {
+			if j.st.seenPoll != seq {
+				out = append(out, absent{job: j})
+			}
+			continue
+		}
+		for _, el := range j.st.elems {
+			if !el.status.Terminal() && el.seenPoll != seq {
+				out = append(out, absent{job: j, index: el.index, inArray: true})
+			}
+		}
+	}
+	return out
+}
+
+func (e *Executor) readExitFiles(missing []absent, now time.Time) []scheduler.Observation {
+	var out []scheduler.Observation
+	for _, m := range missing {
+		e.mu.Lock()
+		sp := m.job.st.rec.ScriptPath
+		e.mu.Unlock()
+		if sp == "" {
+			continue
+		}
+		code, ok := script.ReadExitFile(script.ExitFilePath(sp, m.job.id, m.index, m.inArray))
+		if !ok {
+			continue
+		}
+		o := scheduler.Observation{
+			ID: m.job.id, Index: m.index, InArray: m.inArray,
+			ExitCode: code, HasExit: true, FinishTime: now,
+			Status: Done, Detail: "exit status from the job's exit file",
+		}
+		if code != 0 {
+			o.Status, o.Reason = Failed, ReasonExitCode
+		}
+		out = append(out, o)
+	}
+	return out
+}
+
+func (e *Executor) vanishLocked(j *Job, now time.Time, seq uint64) {
+	o := scheduler.Observation{
+		ID: j.id, Status: Failed, Reason: ReasonVanished, FinishTime: now,
+		Detail: fmt.Sprintf("not seen by the scheduler's queue, its accounting or the exit file for %s", e.cfg.ZombieTimeout),
+	}
+	if j.st.elems == nil {
+		e.apply(j, o, now, 0)
+		return
+	}
+	o.InArray = true
+	for _, el := range j.st.elems {
+		if !el.status.Terminal() && el.seenPoll != seq {
+			o.Index = el.index
+			e.apply(j, o, now, 0)
+		}
+	}
+}
+
+// apply merges one observation into a job. seq marks it seen in that poll
+// (0 for notifications and engine decisions). Terminal records and
+// elements never change again.
+func (e *Executor) apply(j *Job, o scheduler.Observation, now time.Time, seq uint64) {
+	st := &j.st
+	if st.rec.Status.Terminal() {
+		return
+	}
+	if o.InArray {
+		if st.elems == nil {
+			return
+		}
+		i := o.Index - st.rec.Array.First
+		if i < 0 || i >= len(st.elems) {
+			return
+		}
+		el := &st.elems[i]
+		if seq != 0 {
+			el.seenPoll = seq
+		}
+		if el.status.Terminal() {
+			return
+		}
+		if o.Status != Unknown && o.Status != "" {
+			el.status = o.Status
+		}
+		el.reason, el.detail = o.Reason, o.Detail
+		if o.HasExit {
+			el.exit, el.hasExit = o.ExitCode, true
+		}
+		if o.Host != "" {
+			el.host = o.Host
+		}
+		if !o.StartTime.IsZero() {
+			el.start = o.StartTime
+		}
+		if el.status.Terminal() {
+			el.finish = o.FinishTime
+			if el.finish.IsZero() {
+				el.finish = now
+			}
+		}
+		e.rollUpLocked(j, now)
+		return
+	}
+	if seq != 0 {
+		st.seenPoll = seq
+	}
+	r := &st.rec
+	if o.Status != Unknown && o.Status != "" {
+		r.Status = o.Status
+	}
+	r.Reason, r.Detail = o.Reason, o.Detail
+	if o.HasExit {
+		v := o.ExitCode
+		r.ExitCode = &v
+	}
+	if o.Host != "" {
+		r.ExecHost = o.Host
+	}
+	if o.MaxMem != "" {
+		r.MaxMem = o.MaxMem
+	}
+	if !o.StartTime.IsZero() {
+		r.StartTime = o.StartTime
+	}
+	if r.SubmitTime.IsZero() {
+		r.SubmitTime = o.SubmitTime
+	}
+	if r.Status.Terminal() {
+		r.FinishTime = o.FinishTime
+		if r.FinishTime.IsZero() {
+			r.FinishTime = now
+		}
+		e.endLocked(j, now)
+	}
+}
+
+// rollUpLocked derives an array's status from its elements: terminal only
+// when every element is; then failed if any failed, else killed if any was
+// killed, else done (the seed's precedence).
+func (e *Executor) rollUpLocked(j *Job, now time.Time) {
+	st := &j.st
+	var running, terminal, failed, killed int
+	var firstFailed *elemState
+	var start, finish time.Time
+	for i := range st.elems {
+		el := &st.elems[i]
+		switch el.status {
+		case Running:
+			running++
+		case Failed:
+			failed++
+			if firstFailed == nil {
+				firstFailed = el
+			}
+		case Killed:
+			killed++
+		}
+		if el.status.Terminal() {
+			terminal++
+			if el.finish.After(finish) {
+				finish = el.finish
+			}
+		}
+		if !el.start.IsZero() && (start.IsZero() || el.start.Before(start)) {
+			start = el.start
+		}
+		if st.rec.ExecHost == "" && el.host != "" {
+			st.rec.ExecHost = el.host
+		}
+	}
+	r := &st.rec
+	r.StartTime = start
+	switch {
+	case terminal < len(st.elems):
+		if running > 0 || terminal > 0 {
+			r.Status = Running
+		} else {
+			r.Status = Pending
+		}
+		return
+	case failed > 0:
+		r.Status, r.Reason = Failed, firstFailed.reason
+		r.Detail = fmt.Sprintf("%d of %d elements failed", failed, len(st.elems))
+		if firstFailed.hasExit {
+			v := firstFailed.exit
+			r.ExitCode = &v
+		}
+	case killed > 0:
+		r.Status, r.Reason = Killed, ReasonCancelled
+		r.Detail = fmt.Sprintf("%d of %d elements cancelled", killed, len(st.elems))
+	default:
+		r.Status, r.Reason, r.Detail = Done, "", ""
+		zero := 0
+		r.ExitCode = &zero
+	}
+	r.FinishTime = finish
+	e.endLocked(j, now)
+}
+
+// endLocked handles a job's transition to a terminal status: waiters are
+// released and matching callbacks queued, exactly once.
+func (e *Executor) endLocked(j *Job, now time.Time) {
+	st := &j.st
+	if !st.endedAt.IsZero() {
+		return
+	}
+	st.endedAt = now
+	close(j.done)
+	if len(st.callbacks) == 0 {
+		return
+	}
+	snap := st.snapshot(e.dialect)
+	for _, cb := range st.callbacks {
+		if cb.matches(st.rec.Status) {
+			st.inflight++
+			e.dispatch.enqueueFor(j, cb.fn, snap)
+		}
+	}
+	st.callbacks = nil
+}
+
+// callbackFinished is called by the dispatcher after running a callback.
+func (e *Executor) callbackFinished(j *Job) {
+	e.mu.Lock()
+	j.st.inflight--
+	e.mu.Unlock()
+}
+
+// purgeLocked forgets terminal jobs whose callbacks have all run, once
+// completed_retention_minutes have passed since they ended.
+func (e *Executor) purgeLocked(now time.Time) {
+	for id, j := range e.jobs {
+		st := &j.st
+		if st.endedAt.IsZero() || st.inflight > 0 {
+			continue
+		}
+		if e.cfg.CompletedRetention < 0 || now.Sub(st.endedAt) >= e.cfg.CompletedRetention {
+			delete(e.jobs, id)
+		}
+	}
+	for id := range e.early {
+		delete(e.early, id) // a notification unclaimed for a whole poll belongs to no job of ours
+	}
+}
+
+// notify receives observations from schedulers that report completions
+// themselves (the local executor), so callbacks need not wait for a poll.
+func (e *Executor) notify(o scheduler.Observation) {
+	now := time.Now()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if j := e.jobs[o.ID]; j != nil {
+		e.apply(j, o, now, 0)
+		return
+	}
+	e.early[o.ID] = append(e.early[o.ID], o)
+}

@@ -1,0 +1,75 @@
+package clusterapi
+
+import (
+	"context"
+
+	"fmt"
+	"time"
+
+	"github.com/go-cluster-api/clusterapi/internal/script"
+	"github.com/go-cluster-api/clusterapi/scheduler"
+)
+
+// ErrNoPrefix is returned by Reconnect on a grid scheduler when no
+// job_name_prefix is configured: without it capi cannot tell its jobs from
+// the user's others.
+var ErrNoPrefix = fmt.Errorf("reconnect needs job_name_prefix to find this application's jobs: %w", ErrClusterAPI)
+
+// Reconnect rediscovers jobs submitted earlier (by this or another process)
+// and tracks them again: the grid schedulers' jobs whose names carry
+// job_name_prefix, or every job in the local executor's spool. It returns
+// the jobs it started tracking.
+func (e *Executor) Reconnect(ctx context.Context) ([]*Job, error) {
+	q := scheduler.Query{AllUsers: e.cfg.PollAllUsers}
+	if e.cfg.JobNamePrefix != "" {
+		q.Prefix = script.SanitizeName(e.cfg.JobNamePrefix) + "-"
+	} else if e.sched.Name() != "local" {
+		return nil, ErrNoPrefix
+	}
+	obs, err := e.sched.Poll(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("reconnect: %w", err)
+	}
+	type found struct {
+		rec  Record
+		obs  []scheduler.Observation
+		minI int
+		maxI int
+	}
+	byID := map[string]*found{}
+	var order []string
+	for _, o := range obs {
+		f := byID[o.ID]
+		if f == nil {
+			f = &found{rec: Record{ID: o.ID, Name: o.Name, Executor: e.sched.Name(), Status: Pending, SubmitTime: o.SubmitTime}, minI: o.Index, maxI: o.Index}
+			byID[o.ID] = f
+			order = append(order, o.ID)
+		}
+		if o.InArray {
+			f.minI, f.maxI = min(f.minI, o.Index), max(f.maxI, o.Index)
+			if f.rec.Array == nil {
+				f.rec.Array = &ArrayRecord{}
+			}
+		}
+		f.obs = append(f.obs, o)
+	}
+	var adopted []*Job
+	now := time.Now()
+	for _, id := range order {
+		if _, tracked := e.Job(id); tracked {
+			continue
+		}
+		f := byID[id]
+		if f.rec.Array != nil {
+			f.rec.Array.First, f.rec.Array.Last = f.minI, f.maxI
+		}
+		j := e.track(f.rec)
+		e.mu.Lock()
+		for _, o := range f.obs {
+			e.apply(j, o, now, 0)
+		}
+		e.mu.Unlock()
+		adopted = append(adopted, j)
+	}
+	return adopted, nil
+}

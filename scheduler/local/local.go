@@ -1,0 +1,680 @@
+package local
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/go-cluster-api/clusterapi/internal/script"
+	"github.com/go-cluster-api/clusterapi/scheduler"
+)
+
+// KillGrace is how long a cancelled job has between SIGTERM and SIGKILL.
+const KillGrace = 5 * time.Second
+
+// Scheduler runs jobs as detached local processes. See the package doc.
+type Scheduler struct {
+	sp    spool
+	slots int
+	log   *slog.Logger
+	grace time.Duration
+	owner *os.File // owners/{pid}, flocked while this Scheduler lives
+
+	kick chan struct{}
+	stop chan struct{}
+	done chan struct{}
+
+	mu       sync.Mutex
+	queue    []*queued              // jobs with elements not started yet, FIFO
+	running  map[string]*proc       // by slot key "{id}.{el}"
+	perJob   map[string]int         // running elements per job (max-concurrent)
+	jobs     map[string]*jobFile    // job.json cache (immutable files)
+	finished map[string][]scheduler.Observation
+	subs     []func(scheduler.Observation)
+	closed   bool
+}
+
+type queued struct {
+	job  *jobFile
+	next int // offset of the next element to start
+}
+
+type proc struct {
+	job   *jobFile
+	el    string
+	start time.Time
+	cmd   *exec.Cmd
+}
+
+var _ scheduler.Scheduler = (*Scheduler)(nil)
+
+// New opens (or creates) the spool under opts.StateDir and starts the
+// dispatcher goroutine; Close stops it.
+func New(opts scheduler.Options) (*Scheduler, error) {
+	if opts.StateDir == "" {
+		return nil, errors.New("local executor: no state directory configured (state_dir)")
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	slots := opts.Slots
+	if slots <= 0 {
+		slots = runtime.NumCPU()
+	}
+	s := &Scheduler{
+		sp:       spool{dir: filepath.Join(opts.StateDir, "local")},
+		slots:    slots,
+		log:      log,
+		grace:    KillGrace,
+		kick:     make(chan struct{}, 1),
+		stop:     make(chan struct{}),
+		done:     make(chan struct{}),
+		running:  make(map[string]*proc),
+		perJob:   make(map[string]int),
+		jobs:     make(map[string]*jobFile),
+		finished: make(map[string][]scheduler.Observation),
+	}
+	if err := s.sp.init(); err != nil {
+		return nil, err
+	}
+	owner, err := os.OpenFile(filepath.Join(s.sp.dir, "owners", strconv.Itoa(os.Getpid())), os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("local executor: %w", err)
+	}
+	if err := syscall.Flock(int(owner.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		owner.Close()
+		return nil, fmt.Errorf("local executor: lock owner file: %w", err)
+	}
+	s.owner = owner
+	go s.dispatchLoop()
+	return s, nil
+}
+
+// Name implements scheduler.Scheduler.
+func (s *Scheduler) Name() string { return "local" }
+
+// Dialect implements scheduler.Scheduler. Local jobs see $CAPI_JOB_ID and,
+// in arrays, $ARRAY_INDEX; log paths may use {job_id} and {index}.
+func (s *Scheduler) Dialect() scheduler.Dialect {
+	return scheduler.Dialect{
+		DirectivePrefix: "#CAPI",
+		JobIDVar:        "CAPI_JOB_ID",
+		ArrayJobIDVar:   "CAPI_JOB_ID",
+		ArrayIndexVar:   "ARRAY_INDEX",
+		LogJobID:        "{job_id}",
+		LogIndex:        "{index}",
+	}
+}
+
+// Directives implements scheduler.Scheduler: the local executor reads its
+// settings from the submission, so the script only carries a comment
+// saying what was asked, for people reading it.
+func (s *Scheduler) Directives(job *scheduler.Job) ([]string, error) {
+	if job.Resources.CPUs > s.slots {
+		return nil, &scheduler.ValueError{Kind: "cpus", Value: strconv.Itoa(job.Resources.CPUs),
+			Hint: fmt.Sprintf("the local executor has %d cpu slots (local_slots); the job could never start", s.slots)}
+	}
+	var parts []string
+	if job.Resources.CPUs > 0 {
+		parts = append(parts, "cpus="+strconv.Itoa(job.Resources.CPUs))
+	}
+	if job.Array != nil {
+		a := fmt.Sprintf("array=%d-%d", job.Array.First, job.Array.Last)
+		if job.Array.MaxConcurrent > 0 {
+			a += "%" + strconv.Itoa(job.Array.MaxConcurrent)
+		}
+		parts = append(parts, a)
+	}
+	if len(parts) == 0 {
+		return nil, nil
+	}
+	return []string{"#CAPI " + strings.Join(parts, " ")}, nil
+}
+
+// Submit implements scheduler.Scheduler: the job is written to the spool
+// and queued; it starts as soon as slots allow.
+func (s *Scheduler) Submit(ctx context.Context, job *scheduler.Job) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	if len(job.ExtraArgs) > 0 {
+		return "", &scheduler.SubmitError{Scheduler: "local", Err: fmt.Errorf("extra_args %q: %w", job.ExtraArgs, errors.ErrUnsupported),
+			Output: "the local executor has no submit command to pass extra_args to; remove them for executor local"}
+	}
+	jf := &jobFile{
+		Name:      job.Name,
+		Script:    job.ScriptPath,
+		WorkDir:   job.Resources.WorkDir,
+		Stdout:    job.StdoutPath,
+		Stderr:    job.StderrPath,
+		CPUs:      max(job.Resources.CPUs, 1),
+		Owner:     os.Getpid(),
+		Submitted: time.Now(),
+	}
+	if jf.CPUs > s.slots {
+		return "", &scheduler.SubmitError{Scheduler: "local", Output: fmt.Sprintf("job needs %d cpus, the local executor has %d slots (local_slots)", jf.CPUs, s.slots)}
+	}
+	if a := job.Array; a != nil {
+		jf.Array, jf.First, jf.Last, jf.MaxConcurrent = true, a.First, a.Last, a.MaxConcurrent
+	}
+	unlock, err := s.sp.lock()
+	if err != nil {
+		return "", err
+	}
+	id, err := s.sp.nextID()
+	if err == nil {
+		jf.ID = id
+		err = s.sp.writeJob(jf)
+	}
+	unlock()
+	if err != nil {
+		return "", &scheduler.SubmitError{Scheduler: "local", Err: err, Output: "cannot write the job to the spool " + s.sp.dir + ": " + err.Error()}
+	}
+	s.mu.Lock()
+	s.jobs[id] = jf
+	s.queue = append(s.queue, &queued{job: jf})
+	s.mu.Unlock()
+	s.wake()
+	return id, nil
+}
+
+// Subscribe implements scheduler.Notifier.
+func (s *Scheduler) Subscribe(fn func(scheduler.Observation)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.subs = append(s.subs, fn)
+}
+
+func (s *Scheduler) publish(o scheduler.Observation) {
+	s.mu.Lock()
+	subs := s.subs
+	s.mu.Unlock()
+	for _, fn := range subs {
+		fn(o)
+	}
+}
+
+// Close stops dispatching and releases this process's ownership of its
+// pending jobs (another process adopts them). Running jobs are not
+// touched: they are detached and keep running.
+func (s *Scheduler) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	s.mu.Unlock()
+	close(s.stop)
+	<-s.done
+	return s.owner.Close()
+}
+
+func (s *Scheduler) wake() {
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (s *Scheduler) dispatchLoop() {
+	defer close(s.done)
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-s.kick:
+			if err := s.dispatch(); err != nil {
+				s.log.Error("local executor: dispatch failed", "err", err)
+			}
+		}
+	}
+}
+
+// dispatch starts queued elements while cpu slots (counted across every
+// process using the spool) and max-concurrent limits allow.
+func (s *Scheduler) dispatch() error {
+	s.mu.Lock()
+	empty := len(s.queue) == 0
+	s.mu.Unlock()
+	if empty {
+		return nil
+	}
+	unlock, err := s.sp.lock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	free := s.slots - s.usedSlots()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	kept := s.queue[:0]
+	for _, q := range s.queue {
+		els := q.job.elements()
+		for q.next < len(els) && free >= q.job.CPUs {
+			if q.job.MaxConcurrent > 0 && s.perJob[q.job.ID] >= q.job.MaxConcurrent {
+				break
+			}
+			el := els[q.next]
+			q.next++
+			if exists(s.sp.cancelPath(q.job.ID, el)) || exists(s.sp.cancelPath(q.job.ID, "all")) || exists(s.sp.endPath(q.job.ID, el)) {
+				continue
+			}
+			if err := s.startLocked(q.job, el); err != nil {
+				s.log.Error("local executor: start failed", "job", q.job.ID, "element", el, "err", err)
+				now := time.Now()
+				s.sp.writeEnd(q.job.ID, el, endFile{Status: "failed", Detail: "could not start: " + err.Error(), Finish: now})
+				go s.publish(s.observation(q.job, el, scheduler.Failed, scheduler.ReasonNodeFailure, "could not start: "+err.Error(), 0, false, time.Time{}, now))
+				continue
+			}
+			free -= q.job.CPUs
+		}
+		if q.next < len(els) {
+			kept = append(kept, q)
+		}
+	}
+	for i := len(kept); i < len(s.queue); i++ {
+		s.queue[i] = nil
+	}
+	s.queue = kept
+	return nil
+}
+
+// usedSlots counts the cpus of running elements in the slot table, removing
+// entries whose processes are gone (their owner died without cleaning up).
+// The caller holds the spool lock.
+func (s *Scheduler) usedSlots() int {
+	entries, err := os.ReadDir(filepath.Join(s.sp.dir, "running"))
+	if err != nil {
+		return 0
+	}
+	used := 0
+	for _, e := range entries {
+		key := e.Name()
+		s.mu.Lock()
+		p := s.running[key]
+		s.mu.Unlock()
+		if p != nil {
+			used += p.job.CPUs
+			continue
+		}
+		id, el, ok := strings.Cut(key, ".")
+		if !ok || !locked(s.sp.runPath(id, el)) {
+			os.Remove(filepath.Join(s.sp.dir, "running", key))
+			continue
+		}
+		b, _ := os.ReadFile(filepath.Join(s.sp.dir, "running", key))
+		n, err := strconv.Atoi(strings.TrimSpace(string(b)))
+		if err != nil || n < 1 {
+			n = 1
+		}
+		used += n
+	}
+	return used
+}
+
+// startLocked starts one element; s.mu and the spool lock are held.
+func (s *Scheduler) startLocked(j *jobFile, el string) error {
+	runPath := s.sp.runPath(j.ID, el)
+	run, err := os.OpenFile(runPath, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return err
+	}
+	defer run.Close() // the child keeps its own descriptor, and the lock with it
+	if err := syscall.Flock(int(run.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		return fmt.Errorf("lock %s: %w", runPath, err)
+	}
+	index := ""
+	if j.Array {
+		index = el
+	}
+	stdout, err := openLog(expand(j.Stdout, j.ID, index))
+	if err != nil {
+		return err
+	}
+	defer stdout.Close()
+	stderr := stdout
+	if ep := expand(j.Stderr, j.ID, index); ep != expand(j.Stdout, j.ID, index) {
+		if stderr, err = openLog(ep); err != nil {
+			return err
+		}
+		defer stderr.Close()
+	}
+	cmd := exec.Command(j.Script)
+	cmd.Dir = j.WorkDir
+	cmd.Env = append(os.Environ(), "CAPI_JOB_ID="+j.ID)
+	if j.Array {
+		cmd.Env = append(cmd.Env, "ARRAY_INDEX="+el)
+	}
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	cmd.ExtraFiles = []*os.File{run}
+	// Its own session: the job outlives us, ignores our terminal's Ctrl-C,
+	// and its whole process group can be signalled at once.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	now := time.Now()
+	fmt.Fprintf(run, "%d %d\n", cmd.Process.Pid, now.UnixNano())
+	key := j.ID + "." + el
+	if err := os.WriteFile(filepath.Join(s.sp.dir, "running", key), []byte(strconv.Itoa(j.CPUs)), 0o644); err != nil {
+		s.log.Warn("local executor: slot table entry", "err", err)
+	}
+	p := &proc{job: j, el: el, start: now, cmd: cmd}
+	s.running[key] = p
+	s.perJob[j.ID]++
+	go s.publish(s.observation(j, el, scheduler.Running, "", "", 0, false, now, time.Time{}))
+	go s.wait(p)
+	return nil
+}
+
+func openLog(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("open log: %w", err)
+	}
+	return f, nil
+}
+
+func expand(p, id, index string) string {
+	p = strings.ReplaceAll(p, "{job_id}", id)
+	return strings.ReplaceAll(p, "{index}", index)
+}
+
+// wait reaps one element, records how it ended and frees its slot. Its
+// owner is the Scheduler; it ends when the job's main process does.
+func (s *Scheduler) wait(p *proc) {
+	err := p.cmd.Wait()
+	now := time.Now()
+	code, detail := 0, ""
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &ee):
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			code = 128 + int(ws.Signal())
+			detail = "killed by signal " + ws.Signal().String()
+		} else {
+			code = ee.ExitCode()
+		}
+	default:
+		code, detail = -1, err.Error()
+	}
+	status, reason := scheduler.Done, scheduler.ReasonNone
+	if code != 0 {
+		status, reason = scheduler.Failed, scheduler.ReasonExitCode
+	}
+	if s.cancelled(p.job.ID, p.el) {
+		status, reason, detail = scheduler.Killed, scheduler.ReasonCancelled, "cancelled"
+	}
+	if err := s.sp.writeEnd(p.job.ID, p.el, endFile{Status: string(status), Exit: code, HasExit: code >= 0, Detail: detail, Start: p.start, Finish: now}); err != nil {
+		s.log.Error("local executor: record end", "job", p.job.ID, "err", err)
+	}
+	key := p.job.ID + "." + p.el
+	os.Remove(filepath.Join(s.sp.dir, "running", key))
+	s.mu.Lock()
+	delete(s.running, key)
+	s.perJob[p.job.ID]--
+	if s.perJob[p.job.ID] <= 0 {
+		delete(s.perJob, p.job.ID)
+	}
+	s.mu.Unlock()
+	s.wake()
+	s.publish(s.observation(p.job, p.el, status, reason, detail, code, code >= 0, p.start, now))
+}
+
+func (s *Scheduler) cancelled(id, el string) bool {
+	return exists(s.sp.cancelPath(id, el)) || exists(s.sp.cancelPath(id, "all"))
+}
+
+func (s *Scheduler) observation(j *jobFile, el string, st scheduler.Status, r scheduler.Reason, detail string, code int, hasExit bool, start, finish time.Time) scheduler.Observation {
+	o := scheduler.Observation{
+		ID: j.ID, Name: j.Name, Status: st, Reason: r, Detail: detail,
+		ExitCode: code, HasExit: hasExit, Host: "localhost",
+		SubmitTime: j.Submitted, StartTime: start, FinishTime: finish,
+	}
+	if j.Array {
+		o.InArray = true
+		o.Index, _ = strconv.Atoi(el)
+	}
+	return o
+}
+
+// Poll implements scheduler.Scheduler by reading the spool. Pending jobs
+// whose owning process is gone are adopted and dispatched from here on.
+func (s *Scheduler) Poll(ctx context.Context, q scheduler.Query) ([]scheduler.Observation, error) {
+	entries, err := os.ReadDir(filepath.Join(s.sp.dir, "jobs"))
+	if err != nil {
+		return nil, fmt.Errorf("local executor spool: %w", err)
+	}
+	var out []scheduler.Observation
+	for _, e := range entries {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		id := e.Name()
+		s.mu.Lock()
+		fin, isFinished := s.finished[id]
+		j := s.jobs[id]
+		s.mu.Unlock()
+		if isFinished {
+			if q.Prefix == "" || (len(fin) > 0 && strings.HasPrefix(fin[0].Name, q.Prefix)) {
+				out = append(out, fin...)
+			}
+			continue
+		}
+		if j == nil {
+			if j, err = s.sp.readJob(id); err != nil {
+				continue // being written, or not a job directory
+			}
+			s.mu.Lock()
+			s.jobs[id] = j
+			s.mu.Unlock()
+		}
+		if q.Prefix != "" && !strings.HasPrefix(j.Name, q.Prefix) {
+			continue
+		}
+		obs, allEnded, orphan := s.inspect(j)
+		out = append(out, obs...)
+		if allEnded {
+			s.mu.Lock()
+			s.finished[id] = obs
+			s.mu.Unlock()
+		} else if orphan {
+			s.adopt(j)
+		}
+	}
+	return out, nil
+}
+
+// inspect reads one job's elements from the spool.
+func (s *Scheduler) inspect(j *jobFile) (obs []scheduler.Observation, allEnded, orphan bool) {
+	allEnded = true
+	for _, el := range j.elements() {
+		if end, ok := s.sp.readEnd(j.ID, el); ok {
+			st := scheduler.Status(end.Status)
+			r := scheduler.ReasonNone
+			switch st {
+			case scheduler.Failed:
+				r = scheduler.ReasonExitCode
+				if !end.HasExit {
+					r = scheduler.ReasonNodeFailure
+				}
+			case scheduler.Killed:
+				r = scheduler.ReasonCancelled
+			}
+			obs = append(obs, s.observation(j, el, st, r, end.Detail, end.Exit, end.HasExit, end.Start, end.Finish))
+			continue
+		}
+		s.mu.Lock()
+		p := s.running[j.ID+"."+el]
+		s.mu.Unlock()
+		runPath := s.sp.runPath(j.ID, el)
+		switch {
+		case p != nil:
+			allEnded = false
+			obs = append(obs, s.observation(j, el, scheduler.Running, "", "", 0, false, p.start, time.Time{}))
+		case exists(runPath) && locked(runPath):
+			allEnded = false
+			obs = append(obs, s.observation(j, el, scheduler.Running, "", "", 0, false, runStart(runPath), time.Time{}))
+		case exists(runPath):
+			// Started, and every process of it is gone, but nobody waited
+			// for it (its submitter died): the script's exit file tells.
+			obs = append(obs, s.endOrphan(j, el, runStart(runPath)))
+		case s.cancelled(j.ID, el):
+			now := time.Now()
+			s.sp.writeEnd(j.ID, el, endFile{Status: "killed", Detail: "cancelled before it started", Finish: now})
+			obs = append(obs, s.observation(j, el, scheduler.Killed, scheduler.ReasonCancelled, "cancelled before it started", 0, false, time.Time{}, now))
+		default:
+			allEnded = false
+			obs = append(obs, s.observation(j, el, scheduler.Pending, "", "", 0, false, time.Time{}, time.Time{}))
+			if j.Owner != os.Getpid() && !locked(filepath.Join(s.sp.dir, "owners", strconv.Itoa(j.Owner))) {
+				orphan = true
+			}
+		}
+	}
+	return obs, allEnded, orphan
+}
+
+func runStart(path string) time.Time {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return time.Time{}
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 2 {
+		return time.Time{}
+	}
+	ns, err := strconv.ParseInt(f[1], 10, 64)
+	if err != nil {
+		return time.Time{}
+	}
+	return time.Unix(0, ns)
+}
+
+// endOrphan settles an element that ran to its end with no one waiting.
+func (s *Scheduler) endOrphan(j *jobFile, el string, start time.Time) scheduler.Observation {
+	index, inArray := 0, j.Array
+	if inArray {
+		index, _ = strconv.Atoi(el)
+	}
+	now := time.Now()
+	end := endFile{Start: start, Finish: now}
+	var reason scheduler.Reason
+	if code, ok := script.ReadExitFile(script.ExitFilePath(j.Script, j.ID, index, inArray)); ok {
+		end.Exit, end.HasExit = code, true
+		end.Status, reason = "done", scheduler.ReasonNone
+		if code != 0 {
+			end.Status, reason = "failed", scheduler.ReasonExitCode
+		}
+	} else {
+		end.Status, reason = "failed", scheduler.ReasonNodeFailure
+		end.Detail = "the job's processes ended without recording an exit status (killed by SIGKILL, the OOM killer, or a reboot?)"
+	}
+	if s.cancelled(j.ID, el) {
+		end.Status, reason, end.Detail = "killed", scheduler.ReasonCancelled, "cancelled"
+	}
+	s.sp.writeEnd(j.ID, el, end)
+	return s.observation(j, el, scheduler.Status(end.Status), reason, end.Detail, end.Exit, end.HasExit, end.Start, end.Finish)
+}
+
+// adopt takes over dispatching a job whose owner died, unless another
+// process did so first.
+func (s *Scheduler) adopt(j *jobFile) {
+	unlock, err := s.sp.lock()
+	if err != nil {
+		return
+	}
+	defer unlock()
+	cur, err := s.sp.readJob(j.ID)
+	if err != nil || (cur.Owner != j.Owner && locked(filepath.Join(s.sp.dir, "owners", strconv.Itoa(cur.Owner)))) {
+		return
+	}
+	cur.Owner = os.Getpid()
+	if err := s.sp.writeJob(cur); err != nil {
+		return
+	}
+	s.mu.Lock()
+	s.jobs[j.ID] = cur
+	s.queue = append(s.queue, &queued{job: cur})
+	sort.SliceStable(s.queue, func(a, b int) bool { return lessID(s.queue[a].job.ID, s.queue[b].job.ID) })
+	s.mu.Unlock()
+	s.log.Info("local executor: adopted pending job of a process that ended", "job", j.ID)
+	s.wake()
+}
+
+func lessID(a, b string) bool {
+	na, _ := strconv.Atoi(a)
+	nb, _ := strconv.Atoi(b)
+	return na < nb
+}
+
+// Cancel implements scheduler.Scheduler: pending elements never start;
+// running ones get SIGTERM on their whole process group, then SIGKILL after
+// the grace period.
+func (s *Scheduler) Cancel(ctx context.Context, req scheduler.CancelRequest) error {
+	type victim struct{ id, el string }
+	var victims []victim
+	unlock, err := s.sp.lock()
+	if err != nil {
+		return err
+	}
+	for _, t := range req.Targets {
+		j, err := s.sp.readJob(t.ID)
+		if err != nil {
+			unlock()
+			return fmt.Errorf("local executor: cancel %s: %w", t.ID, scheduler.ErrNotFound)
+		}
+		els := j.elements()
+		if t.InArray {
+			els = []string{strconv.Itoa(t.Index)}
+		}
+		for _, el := range els {
+			if exists(s.sp.endPath(t.ID, el)) {
+				continue
+			}
+			if err := os.WriteFile(s.sp.cancelPath(t.ID, el), nil, 0o644); err != nil {
+				unlock()
+				return fmt.Errorf("local executor: cancel %s: %w", t.ID, err)
+			}
+			victims = append(victims, victim{t.ID, el})
+		}
+	}
+	unlock()
+	var pgids []int
+	for _, v := range victims {
+		rp := s.sp.runPath(v.id, v.el)
+		if pid := readPid(rp); pid > 0 && locked(rp) {
+			syscall.Kill(-pid, syscall.SIGTERM)
+			pgids = append(pgids, pid)
+		}
+	}
+	deadline := time.Now().Add(s.grace)
+	for _, v := range victims {
+		rp := s.sp.runPath(v.id, v.el)
+		for exists(rp) && locked(rp) && time.Now().Before(deadline) {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}
+	for _, pg := range pgids {
+		syscall.Kill(-pg, syscall.SIGKILL)
+	}
+	s.wake()
+	return nil
+}

@@ -1,0 +1,194 @@
+package local
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// jobFile is jobs/{id}/job.json.
+type jobFile struct {
+	ID            string    `json:"id"`
+	Name          string    `json:"name"`
+	Script        string    `json:"script"`
+	WorkDir       string    `json:"work_dir"`
+	Stdout        string    `json:"stdout"`
+	Stderr        string    `json:"stderr"`
+	CPUs          int       `json:"cpus"`
+	Array         bool      `json:"array"`
+	First         int       `json:"first"`
+	Last          int       `json:"last"`
+	MaxConcurrent int       `json:"max_concurrent"`
+	Owner         int       `json:"owner"`
+	Submitted     time.Time `json:"submitted"`
+}
+
+func (j *jobFile) elements() []string {
+	if !j.Array {
+		return []string{"job"}
+	}
+	out := make([]string, 0, j.Last-j.First+1)
+	for i := j.First; i <= j.Last; i++ {
+		out = append(out, strconv.Itoa(i))
+	}
+	return out
+}
+
+// endFile is jobs/{id}/{el}.end.
+type endFile struct {
+	Status  string    `json:"status"` // done, failed, killed
+	Exit    int       `json:"exit"`
+	HasExit bool      `json:"has_exit"`
+	Detail  string    `json:"detail,omitempty"`
+	Start   time.Time `json:"start,omitzero"`
+	Finish  time.Time `json:"finish"`
+}
+
+type spool struct{ dir string }
+
+func (s spool) jobDir(id string) string        { return filepath.Join(s.dir, "jobs", id) }
+func (s spool) runPath(id, el string) string    { return filepath.Join(s.dir, "jobs", id, el+".run") }
+func (s spool) endPath(id, el string) string    { return filepath.Join(s.dir, "jobs", id, el+".end") }
+func (s spool) cancelPath(id, el string) string { return filepath.Join(s.dir, "jobs", id, el+".cancel") }
+func (s spool) slotPath(id, el string) string   { return filepath.Join(s.dir, "running", id+"."+el) }
+
+func (s spool) init() error {
+	for _, d := range []string{"jobs", "running", "owners"} {
+		if err := os.MkdirAll(filepath.Join(s.dir, d), 0o755); err != nil {
+			return fmt.Errorf("local executor spool %s: %w", s.dir, err)
+		}
+	}
+	return nil
+}
+
+// lock takes the spool-wide lock; the returned func releases it.
+func (s spool) lock() (func(), error) {
+	f, err := os.OpenFile(filepath.Join(s.dir, "lock"), os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("local executor spool lock: %w", err)
+	}
+	for {
+		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX)
+		if err != syscall.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("local executor spool lock: %w", err)
+	}
+	return func() { f.Close() }, nil
+}
+
+// nextID allocates a job id; the caller holds the spool lock.
+func (s spool) nextID() (string, error) {
+	p := filepath.Join(s.dir, "next-id")
+	b, err := os.ReadFile(p)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return "", err
+	}
+	n, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	n++
+	if err := writeFileAtomic(p, []byte(strconv.Itoa(n)+"\n")); err != nil {
+		return "", err
+	}
+	return strconv.Itoa(n), nil
+}
+
+func (s spool) writeJob(j *jobFile) error {
+	if err := os.MkdirAll(s.jobDir(j.ID), 0o755); err != nil {
+		return err
+	}
+	b, err := json.Marshal(j)
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(filepath.Join(s.jobDir(j.ID), "job.json"), b)
+}
+
+func (s spool) readJob(id string) (*jobFile, error) {
+	b, err := os.ReadFile(filepath.Join(s.jobDir(id), "job.json"))
+	if err != nil {
+		return nil, err
+	}
+	var j jobFile
+	if err := json.Unmarshal(b, &j); err != nil {
+		return nil, fmt.Errorf("local spool job %s: %w", id, err)
+	}
+	return &j, nil
+}
+
+func (s spool) writeEnd(id, el string, e endFile) error {
+	b, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(s.endPath(id, el), b)
+}
+
+func (s spool) readEnd(id, el string) (endFile, bool) {
+	b, err := os.ReadFile(s.endPath(id, el))
+	if err != nil {
+		return endFile{}, false
+	}
+	var e endFile
+	if json.Unmarshal(b, &e) != nil {
+		return endFile{}, false
+	}
+	return e, true
+}
+
+func exists(p string) bool {
+	_, err := os.Lstat(p)
+	return err == nil
+}
+
+// writeFileAtomic writes through a temporary file and a rename, so readers
+// in other processes never see a half-written file.
+func writeFileAtomic(path string, data []byte) error {
+	tmp := path + ".tmp" + strconv.Itoa(os.Getpid())
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return nil
+}
+
+// locked reports whether some process holds a lock on path: the liveness
+// test for started elements and owner processes.
+func locked(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+	if err == nil {
+		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		return false
+	}
+	return err == syscall.EWOULDBLOCK
+}
+
+// readPid reads the pid recorded in a .run file.
+func readPid(path string) int {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 0
+	}
+	pid, _ := strconv.Atoi(f[0])
+	return pid
+}
