@@ -36,10 +36,10 @@ type Scheduler struct {
 	done chan struct{}
 
 	mu       sync.Mutex
-	queue    []*queued              // jobs with elements not started yet, FIFO
-	running  map[string]*proc       // by slot key "{id}.{el}"
-	perJob   map[string]int         // running elements per job (max-concurrent)
-	jobs     map[string]*jobFile    // job.json cache (immutable files)
+	queue    []*queued           // jobs with elements not started yet, FIFO
+	running  map[string]*proc    // by slot key "{id}.{el}"
+	perJob   map[string]int      // running elements per job (max-concurrent)
+	jobs     map[string]*jobFile // job.json cache (immutable files)
 	finished map[string][]scheduler.Observation
 	subs     []func(scheduler.Observation)
 	closed   bool

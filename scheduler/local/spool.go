@@ -52,11 +52,13 @@ type endFile struct {
 
 type spool struct{ dir string }
 
-func (s spool) jobDir(id string) string        { return filepath.Join(s.dir, "jobs", id) }
-func (s spool) runPath(id, el string) string    { return filepath.Join(s.dir, "jobs", id, el+".run") }
-func (s spool) endPath(id, el string) string    { return filepath.Join(s.dir, "jobs", id, el+".end") }
-func (s spool) cancelPath(id, el string) string { return filepath.Join(s.dir, "jobs", id, el+".cancel") }
-func (s spool) slotPath(id, el string) string   { return filepath.Join(s.dir, "running", id+"."+el) }
+func (s spool) jobDir(id string) string      { return filepath.Join(s.dir, "jobs", id) }
+func (s spool) runPath(id, el string) string { return filepath.Join(s.dir, "jobs", id, el+".run") }
+func (s spool) endPath(id, el string) string { return filepath.Join(s.dir, "jobs", id, el+".end") }
+func (s spool) cancelPath(id, el string) string {
+	return filepath.Join(s.dir, "jobs", id, el+".cancel")
+}
+func (s spool) slotPath(id, el string) string { return filepath.Join(s.dir, "running", id+"."+el) }
 
 func (s spool) init() error {
 	for _, d := range []string{"jobs", "running", "owners"} {
