@@ -1,0 +1,208 @@
+package slurm
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-cluster-api/clusterapi/scheduler"
+)
+
+// sacctFields is what Account asks sacct for. JobName comes last because
+// only it can contain '|'.
+var sacctFields = []string{"JobID", "State", "ExitCode", "Reason", "Submit", "Start", "End", "NodeList", "MaxRSS", "JobName"}
+
+// accounting caches whether sacct works here, so that a cluster without
+// accounting costs one failed sacct in the life of the process.
+type accounting struct {
+	state atomic.Int32 // acctUnknown, acctOn, acctOff
+}
+
+const (
+	acctUnknown int32 = iota
+	acctOn
+	acctOff
+)
+
+// Account implements scheduler.Accountant. It asks sacct about jobs that
+// left squeue. Steps are not listed separately: a job's ".batch" step only
+// lends its MaxRSS and, when the job line shows none, its exit signal. When
+// the cluster has no accounting storage it returns nothing, and from then
+// on returns at once.
+func (s *Scheduler) Account(ctx context.Context, ids []string) ([]scheduler.Observation, error) {
+	if len(ids) == 0 || s.acct.state.Load() == acctOff {
+		return nil, nil
+	}
+	for _, id := range ids {
+		if !validJobID(id) {
+			return nil, fmt.Errorf("slurm: cannot look up %q in sacct: not a SLURM job id", id)
+		}
+	}
+	var obs []scheduler.Observation
+	for chunk := range chunks(ids, maxIDsPerCommand) {
+		argv := []string{"sacct", "--parsable2", "--noheader", "--jobs=" + strings.Join(chunk, ","),
+			"--format=" + strings.Join(sacctFields, ",")}
+		res, err := s.run.Run(ctx, scheduler.Command{Argv: argv})
+		if err != nil {
+			if accountingDisabled(res, err) {
+				s.acct.state.Store(acctOff)
+				s.log.Info("SLURM accounting is not available; jobs that leave squeue are resolved from their exit files only",
+					"error", err)
+				return nil, nil
+			}
+			return nil, fmt.Errorf("slurm: looking up finished jobs with sacct failed: %w", err)
+		}
+		s.acct.state.Store(acctOn)
+		got, err := parseSacct(res.Stdout, sacctFields, s.loc, maxArrayElements-len(obs))
+		if err != nil {
+			return nil, fmt.Errorf("slurm: %w", err)
+		}
+		obs = append(obs, got...)
+	}
+	return obs, nil
+}
+
+// accountingDisabled tells "this cluster has no accounting" (permanent)
+// from a failure of the accounting daemon (worth asking again).
+func accountingDisabled(res scheduler.Result, err error) bool {
+	if bytes.Contains(res.Stderr, []byte("accounting storage is disabled")) {
+		return true
+	}
+	var cerr *scheduler.CommandError
+	return errors.As(err, &cerr) && cerr.Err != nil && cerr.ExitCode == -1 // sacct not installed
+}
+
+// sacctRecord is one job or element line plus what its batch step adds.
+type sacctRecord struct {
+	jobID, state, exitCode, reason, submit, start, end, nodes, maxRSS, name string
+	batchExit                                                               string
+	batchRSS                                                                string
+}
+
+// parseSacct turns sacct --parsable2 output with the given columns into
+// observations, one per job or array element. Unknown column names are
+// ignored, so recorded output with a header works too.
+func parseSacct(out []byte, fields []string, loc *time.Location, limit int) ([]scheduler.Observation, error) {
+	nameCol := -1
+	for i, f := range fields {
+		if f == "JobName" {
+			nameCol = i
+		}
+	}
+	var recs []*sacctRecord
+	byID := map[string]*sacctRecord{}
+	for lineNo, line := range bytes.Split(out, []byte("\n")) {
+		line = bytes.TrimRight(line, "\r")
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		cols, err := splitColumns(string(line), len(fields), nameCol)
+		if err != nil {
+			return nil, fmt.Errorf("sacct output line %d %q: %w", lineNo+1, line, err)
+		}
+		var r sacctRecord
+		for i, f := range fields {
+			v := cols[i]
+			switch f {
+			case "JobID":
+				r.jobID = v
+			case "State":
+				r.state = v
+			case "ExitCode":
+				r.exitCode = v
+			case "Reason":
+				r.reason = v
+			case "Submit":
+				r.submit = v
+			case "Start":
+				r.start = v
+			case "End":
+				r.end = v
+			case "NodeList":
+				r.nodes = v
+			case "MaxRSS":
+				r.maxRSS = v
+			case "JobName":
+				r.name = v
+			}
+		}
+		job, step, isStep := strings.Cut(r.jobID, ".")
+		if isStep {
+			// Steps follow their job; one whose job line is missing
+			// says nothing about the job's outcome.
+			if parent := byID[job]; parent != nil && step == "batch" {
+				parent.batchExit, parent.batchRSS = r.exitCode, r.maxRSS
+			}
+			continue
+		}
+		rec := r
+		byID[r.jobID] = &rec
+		recs = append(recs, &rec)
+	}
+	var obs []scheduler.Observation
+	for _, r := range recs {
+		var err error
+		obs, err = r.appendTo(obs, loc, limit-len(obs))
+		if err != nil {
+			return nil, fmt.Errorf("sacct record %q: %w", r.jobID, err)
+		}
+	}
+	return obs, nil
+}
+
+func (r *sacctRecord) appendTo(obs []scheduler.Observation, loc *time.Location, limit int) ([]scheduler.Observation, error) {
+	id, task, isArray := strings.Cut(r.jobID, "_")
+	if !validJobID(id) {
+		return obs, fmt.Errorf("job id %q is not a SLURM job id", r.jobID)
+	}
+	if r.state == "" {
+		return obs, errors.New("empty state")
+	}
+	ex := parseExitCode(r.exitCode)
+	// A cancelled or timed-out job shows 0:0; its batch step shows the
+	// signal that ended it.
+	if ex.known && ex.code == 0 && ex.signal == 0 && r.batchExit != "" {
+		if bex := parseExitCode(r.batchExit); bex.known && (bex.code != 0 || bex.signal != 0) {
+			ex = bex
+		}
+	}
+	v := classify(r.state, r.reason, ex)
+	o := scheduler.Observation{
+		ID:         id,
+		Name:       r.name,
+		Status:     v.status,
+		Reason:     v.reason,
+		Detail:     v.detail,
+		ExitCode:   v.exitCode,
+		HasExit:    v.hasExit,
+		MaxMem:     r.batchRSS,
+		SubmitTime: parseTime(r.submit, loc),
+		StartTime:  parseTime(r.start, loc),
+	}
+	if v.status != scheduler.Pending {
+		o.Host = hostOf(r.nodes)
+	}
+	if v.status.Terminal() {
+		o.FinishTime = parseTime(r.end, loc)
+	}
+	if !isArray {
+		return append(obs, o), nil
+	}
+	// "26_3" is one element; "26_[1-4%2]" stands for elements that never
+	// started (pending, or cancelled while pending).
+	spec := strings.TrimSuffix(strings.TrimPrefix(task, "["), "]")
+	indices, err := parseTaskSpec(spec, limit)
+	if err != nil {
+		return obs, err
+	}
+	o.InArray = true
+	for _, i := range indices {
+		o.Index = i
+		obs = append(obs, o)
+	}
+	return obs, nil
+}

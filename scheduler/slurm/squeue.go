@@ -1,0 +1,273 @@
+package slurm
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/go-cluster-api/clusterapi/scheduler"
+)
+
+// squeueField is one column a poll asks squeue for.
+type squeueField int
+
+const (
+	sqSkip       squeueField = iota
+	sqArrayJobID             // the array's id; the job id for a plain job
+	sqTaskID                 // element index, "5-9%2" for pending ones, N/A for a plain job
+	sqState
+	sqReason
+	sqWaitStatus // raw wait status (768 = exit 3, 9 = SIGKILL)
+	sqSubmit
+	sqStart
+	sqEnd
+	sqNodes
+	sqName
+)
+
+// squeueLayout is an output format and the columns it yields, separated by
+// '|'. The name comes last because only it can contain '|'.
+type squeueLayout struct {
+	args   []string
+	fields []squeueField
+}
+
+// layoutLong uses -O, whose exit_code field gives exit codes while
+// finished jobs are still listed (until MinJobAge). -o has no exit code.
+// SLURM's documentation and the -O help call the field exit_code; the
+// name "ExitCode" is rejected.
+var layoutLong = squeueLayout{
+	args: []string{"-O", "ArrayJobID:|,ArrayTaskID:|,State:|,Reason:|,exit_code:|,SubmitTime:|,StartTime:|,EndTime:|,NodeList:|,Name:"},
+	fields: []squeueField{sqArrayJobID, sqTaskID, sqState, sqReason, sqWaitStatus,
+		sqSubmit, sqStart, sqEnd, sqNodes, sqName},
+}
+
+// layoutShort is the fallback for a squeue that does not know a field of
+// layoutLong: the same columns but the exit code, which then comes from
+// sacct or the job's exit file.
+var layoutShort = squeueLayout{
+	args:   []string{"-o", "%F|%K|%T|%r|%V|%S|%e|%N|%j"},
+	fields: []squeueField{sqArrayJobID, sqTaskID, sqState, sqReason, sqSubmit, sqStart, sqEnd, sqNodes, sqName},
+}
+
+// pollArgv is the single command of a poll. --states=all keeps finished
+// jobs in view until MinJobAge; -j is never used because it fails as a
+// whole when one id has aged out.
+func (s *Scheduler) pollArgv(l *squeueLayout, q scheduler.Query) []string {
+	argv := []string{"squeue", "--noheader", "--states=all"}
+	if !q.AllUsers {
+		if s.user != "" {
+			argv = append(argv, "--user="+s.user)
+		} else {
+			argv = append(argv, "--me")
+		}
+	}
+	return append(argv, l.args...)
+}
+
+// Poll implements scheduler.Scheduler.
+func (s *Scheduler) Poll(ctx context.Context, q scheduler.Query) ([]scheduler.Observation, error) {
+	s.mu.Lock()
+	l := s.layout
+	s.mu.Unlock()
+	res, err := s.run.Run(ctx, scheduler.Command{Argv: s.pollArgv(l, q)})
+	if err != nil && l == &layoutLong && unknownField(res.Stderr) {
+		s.log.Info("squeue does not know a -O field; polling without exit codes from now on", "stderr", string(bytes.TrimSpace(res.Stderr)))
+		s.mu.Lock()
+		s.layout = &layoutShort
+		s.mu.Unlock()
+		l = &layoutShort
+		res, err = s.run.Run(ctx, scheduler.Command{Argv: s.pollArgv(l, q)})
+	}
+	if err != nil {
+		return nil, fmt.Errorf("slurm: listing jobs with squeue failed, nothing can be concluded from this poll: %w", err)
+	}
+	obs, err := parseSqueue(res.Stdout, l.fields, s.loc, maxArrayElements)
+	if err != nil {
+		return nil, fmt.Errorf("slurm: %w", err)
+	}
+	if q.Prefix == "" {
+		return obs, nil
+	}
+	kept := obs[:0]
+	for _, o := range obs {
+		if strings.HasPrefix(o.Name, q.Prefix) {
+			kept = append(kept, o)
+		}
+	}
+	return kept, nil
+}
+
+func unknownField(stderr []byte) bool {
+	return bytes.Contains(stderr, []byte("Invalid job format specification"))
+}
+
+// parseSqueue turns squeue output in the given layout into observations,
+// one per job and one per array element: a pending record "4_[5-9%2]"
+// becomes elements 5 to 9. Blank lines are skipped; a line that does not
+// fit the layout fails the whole parse, because silently dropping a job
+// would make the engine think it vanished.
+func parseSqueue(out []byte, fields []squeueField, loc *time.Location, limit int) ([]scheduler.Observation, error) {
+	nameCol := -1
+	for i, f := range fields {
+		if f == sqName {
+			nameCol = i
+		}
+	}
+	var obs []scheduler.Observation
+	for lineNo, line := range bytes.Split(out, []byte("\n")) {
+		line = bytes.TrimRight(line, "\r")
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		cols, err := splitColumns(string(line), len(fields), nameCol)
+		if err != nil {
+			return nil, fmt.Errorf("squeue output line %d %q: %w", lineNo+1, line, err)
+		}
+		var rec squeueRecord
+		for i, f := range fields {
+			rec.set(f, cols[i])
+		}
+		obs, err = rec.appendTo(obs, loc, limit-len(obs))
+		if err != nil {
+			return nil, fmt.Errorf("squeue output line %d %q: %w", lineNo+1, line, err)
+		}
+	}
+	return obs, nil
+}
+
+// splitColumns splits at '|' into n columns; surplus separators belong to
+// the name column (job names may contain '|').
+func splitColumns(line string, n, nameCol int) ([]string, error) {
+	cols := strings.Split(line, "|")
+	if len(cols) == n {
+		return cols, nil
+	}
+	if len(cols) < n || nameCol < 0 {
+		return nil, fmt.Errorf("%d columns, expected %d", len(cols), n)
+	}
+	extra := len(cols) - n
+	merged := make([]string, 0, n)
+	merged = append(merged, cols[:nameCol]...)
+	merged = append(merged, strings.Join(cols[nameCol:nameCol+extra+1], "|"))
+	merged = append(merged, cols[nameCol+extra+1:]...)
+	return merged, nil
+}
+
+type squeueRecord struct {
+	arrayJobID, taskID, state, reason string
+	exit                              exitInfo
+	submit, start, end, nodes, name   string
+}
+
+func (r *squeueRecord) set(f squeueField, v string) {
+	if f != sqName {
+		// -O pads some columns; names keep their blanks.
+		v = strings.TrimSpace(v)
+	}
+	switch f {
+	case sqArrayJobID:
+		r.arrayJobID = v
+	case sqTaskID:
+		r.taskID = v
+	case sqState:
+		r.state = v
+	case sqReason:
+		r.reason = v
+	case sqWaitStatus:
+		r.exit = decodeWaitStatus(v)
+	case sqSubmit:
+		r.submit = v
+	case sqStart:
+		r.start = v
+	case sqEnd:
+		r.end = v
+	case sqNodes:
+		r.nodes = v
+	case sqName:
+		r.name = v
+	}
+}
+
+// appendTo appends the record's observations: one for a plain job, one per
+// element for an array record.
+func (r *squeueRecord) appendTo(obs []scheduler.Observation, loc *time.Location, limit int) ([]scheduler.Observation, error) {
+	if !validJobID(r.arrayJobID) {
+		return obs, fmt.Errorf("job id %q is not a SLURM job id", r.arrayJobID)
+	}
+	if r.state == "" {
+		return obs, errors.New("empty state")
+	}
+	v := classify(r.state, r.reason, r.exit)
+	o := scheduler.Observation{
+		ID:         r.arrayJobID,
+		Name:       r.name,
+		Status:     v.status,
+		Reason:     v.reason,
+		Detail:     v.detail,
+		ExitCode:   v.exitCode,
+		HasExit:    v.hasExit,
+		SubmitTime: parseTime(r.submit, loc),
+	}
+	// squeue prints the expected start and end of jobs that have not
+	// started or not ended; those are forecasts, not facts.
+	if v.status != scheduler.Pending && v.status != scheduler.Unknown {
+		o.StartTime = parseTime(r.start, loc)
+		o.Host = hostOf(r.nodes)
+	}
+	if v.status.Terminal() {
+		o.FinishTime = parseTime(r.end, loc)
+	}
+	if r.taskID == "" || r.taskID == "N/A" {
+		return append(obs, o), nil
+	}
+	indices, err := parseTaskSpec(r.taskID, limit)
+	if err != nil {
+		return obs, err
+	}
+	o.InArray = true
+	for _, i := range indices {
+		o.Index = i
+		obs = append(obs, o)
+	}
+	return obs, nil
+}
+
+// validJobID accepts SLURM job ids: digits, optionally a heterogeneous
+// job component ("12+1").
+func validJobID(s string) bool {
+	id, comp, het := strings.Cut(s, "+")
+	if _, err := atoi(id); err != nil {
+		return false
+	}
+	if het {
+		_, err := atoi(comp)
+		return err == nil
+	}
+	return true
+}
+
+// parseTime reads SLURM's local timestamps ("2026-11-24T22:06:08");
+// "N/A", "NONE", "Unknown" and "None" are no time.
+func parseTime(s string, loc *time.Location) time.Time {
+	if len(s) != len("2006-01-02T15:04:05") {
+		return time.Time{}
+	}
+	t, err := time.ParseInLocation("2006-01-02T15:04:05", s, loc)
+	if err != nil {
+		return time.Time{}
+	}
+	return t
+}
+
+// hostOf returns the node list unless SLURM says there is none.
+func hostOf(nodes string) string {
+	switch nodes {
+	case "", "None assigned", "(null)", "N/A":
+		return ""
+	}
+	return nodes
+}
