@@ -1,0 +1,119 @@
+package cli
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	capi "github.com/go-cluster-api/clusterapi"
+	"github.com/go-cluster-api/clusterapi/internal/script"
+)
+
+// resourceFlags are the flags that describe a job, shared by run, submit,
+// array and script.
+type resourceFlags struct {
+	name       string
+	cpus, gpus int
+	memory     string
+	walltime   string
+	queue      string
+	account    string
+	workDir    string
+	stdout     string
+	stderr     string
+	env        []string
+	directives []string
+	args       []string
+	prologue   []string
+	epilogue   []string
+	meta       []string
+}
+
+func (r *resourceFlags) register(f *pflag.FlagSet) {
+	f.StringVar(&r.name, "name", "", "job name (default: the command's first word)")
+	f.IntVar(&r.cpus, "cpus", 0, "cpus per job")
+	f.IntVar(&r.gpus, "gpus", 0, "gpus per job")
+	f.StringVar(&r.memory, "memory", "", `memory, e.g. "8 GB", "512MB" (1024-based)`)
+	f.StringVar(&r.walltime, "walltime", "", `run-time limit: "04:00" (4 h), "1:30:00", "2-00:00", "90m"`)
+	f.StringVar(&r.queue, "queue", "", "queue (LSF), partition (SLURM) or queue (Grid Engine)")
+	f.StringVar(&r.account, "account", "", "account or project to charge")
+	f.StringVar(&r.workDir, "work-dir", "", "working directory (default: the current directory)")
+	f.StringVar(&r.stdout, "stdout", "", "stdout log path (default: {work_dir}/stdout.{job_id}.log)")
+	f.StringVar(&r.stderr, "stderr", "", "stderr log path (default: {work_dir}/stderr.{job_id}.log)")
+	f.StringArrayVar(&r.env, "env", nil, "export K=V in the job (repeatable)")
+	f.StringArrayVar(&r.directives, "directive", nil, `extra scheduler directive without its prefix, e.g. "-P proj" (repeatable)`)
+	f.StringArrayVar(&r.args, "arg", nil, "extra argument for the submit command (repeatable)")
+	f.StringArrayVar(&r.prologue, "prologue", nil, "script line to run before the command (repeatable)")
+	f.StringArrayVar(&r.epilogue, "epilogue", nil, "script line to run after the command (repeatable)")
+	f.StringArrayVar(&r.meta, "meta", nil, "metadata k=v kept with the job record (repeatable)")
+}
+
+// spec builds the job spec; argv is the command after "--".
+func (r *resourceFlags) spec(argv []string) (capi.JobSpec, error) {
+	if len(argv) == 0 {
+		return capi.JobSpec{}, usageErr("no command given: put it after --, e.g. capi run -- echo hello")
+	}
+	command := argv[0]
+	if len(argv) > 1 {
+		var err error
+		if command, err = script.QuoteArgs(argv); err != nil {
+			return capi.JobSpec{}, usageErr("command: %v", err)
+		}
+	}
+	spec := capi.JobSpec{
+		Name:     r.name,
+		Command:  command,
+		Prologue: r.prologue,
+		Epilogue: r.epilogue,
+		Resources: capi.Resources{
+			CPUs: r.cpus, GPUs: r.gpus, Queue: r.queue, Account: r.account,
+			WorkDir: r.workDir, StdoutPath: r.stdout, StderrPath: r.stderr,
+			ExtraDirectives: r.directives, ExtraArgs: r.args,
+		},
+	}
+	if r.cpus < 0 || r.gpus < 0 {
+		return spec, usageErr("--cpus and --gpus must be positive")
+	}
+	if r.memory != "" {
+		m, err := capi.ParseMemory(r.memory)
+		if err != nil {
+			return spec, usageErr("--memory: %v", err)
+		}
+		spec.Resources.Memory = m
+	}
+	if r.walltime != "" {
+		w, err := capi.ParseWalltime(r.walltime)
+		if err != nil {
+			return spec, usageErr("--walltime: %v", err)
+		}
+		spec.Resources.Walltime = w
+	}
+	var err error
+	if spec.Env, err = keyValues("--env", r.env); err != nil {
+		return spec, err
+	}
+	if spec.Metadata, err = keyValues("--meta", r.meta); err != nil {
+		return spec, err
+	}
+	return spec, nil
+}
+
+func keyValues(flag string, kvs []string) (map[string]string, error) {
+	if len(kvs) == 0 {
+		return nil, nil
+	}
+	m := make(map[string]string, len(kvs))
+	for _, kv := range kvs {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, usageErr("%s %q: write KEY=VALUE", flag, kv)
+		}
+		m[k] = v
+	}
+	return m, nil
+}
+
+func describe(r capi.Record) string {
+	return fmt.Sprintf("job %s (%s)", r.ID, r.Name)
+}
