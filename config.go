@@ -518,10 +518,6 @@ func stringList(n *yaml.Node) ([]string, error) {
 	return nil, errors.New("must be a string or a list of strings")
 }
 
-func seconds(f float64) time.Duration { return time.Duration(f * float64(time.Second)) }
-
-func fmtSeconds(d time.Duration) string { return strconv.FormatFloat(d.Seconds(), 'f', -1, 64) }
-
 func fmtList(l []string) string {
 	if len(l) == 0 {
 		return "[]"

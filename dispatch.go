@@ -46,9 +46,6 @@ func (d *dispatcher) enqueueFor(j *Job, fn func(Record), rec Record) {
 	d.cond.Signal()
 }
 
-// enqueue queues fn(rec) with no job bookkeeping.
-func (d *dispatcher) enqueue(fn func(Record), rec Record) { d.enqueueFor(nil, fn, rec) }
-
 func (d *dispatcher) loop() {
 	defer close(d.finished)
 	for {
