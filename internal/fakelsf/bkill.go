@@ -1,0 +1,179 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"syscall"
+	"time"
+)
+
+const bkillUsage = `Usage: bkill [-h] [-V] [-l] [-b] [-r | -s signal | -d] [-app application_profile_name]
+             [-g job_group_name] [-J job_name] [-m host_name | -m host_group]
+             [-q queue_name] [-sla service_class_name] [-u user_name | -u all]
+             [0] [job_ID ... | "job_ID[index_list]" ...]
+`
+
+func bkill(args []string) int {
+	var (
+		asDone      bool
+		namePattern string
+		ids         []string
+	)
+	for i := 0; i < len(args); i++ {
+		switch a := args[i]; a {
+		case "-d":
+			if os.Getenv("FAKELSF_NO_BKILL_D") == "1" {
+				fmt.Fprint(os.Stderr, "bkill: Illegal option -- d\n"+strings.Replace(bkillUsage, " | -d]", "]", 1))
+				return 255
+			}
+			asDone = true
+		case "-b", "-r":
+		case "-J", "-s", "-u", "-q", "-m", "-g":
+			if i+1 >= len(args) {
+				fmt.Fprintf(os.Stderr, "bkill: option requires an argument -- %s\n%s", a[1:], bkillUsage)
+				return 255
+			}
+			i++
+			if a == "-J" {
+				namePattern = args[i]
+			}
+		default:
+			if strings.HasPrefix(a, "-") {
+				fmt.Fprintf(os.Stderr, "bkill: Illegal option -- %s\n%s", strings.TrimPrefix(a, "-"), bkillUsage)
+				return 255
+			}
+			ids = append(ids, a)
+		}
+	}
+	if len(ids) == 0 && namePattern == "" {
+		fmt.Fprint(os.Stderr, bkillUsage)
+		return 255
+	}
+
+	var out, errs []string
+	var pgids []int
+	now := time.Now()
+	// kill marks the unfinished elements of j selected by idx (-1: all);
+	// it reports whether any was still unfinished.
+	kill := func(j *Job, idx int) bool {
+		any := false
+		for _, e := range j.Elements {
+			if (idx >= 0 && e.Index != idx) || e.finished() {
+				continue
+			}
+			any = true
+			switch e.Stat {
+			case "RUN":
+				e.KillAsked, e.KillAsDone = true, asDone
+				if e.PID > 0 {
+					pgids = append(pgids, e.PID)
+				}
+			default:
+				e.Finish = now
+				if asDone {
+					e.Stat = "DONE"
+				} else {
+					e.Stat, e.ExitReason = "EXIT", "TERM_OWNER: job killed by owner"
+				}
+			}
+		}
+		return any
+	}
+	err := update(func(s *State) (bool, error) {
+		zero := false
+		for _, id := range ids {
+			if id == "0" {
+				zero = true
+				continue
+			}
+			j, idx, ok := lookup(s, id)
+			switch {
+			case !ok || (idx >= 0 && !hasIndex(j, idx)):
+				errs = append(errs, fmt.Sprintf("Job <%s>: No matching job found", id))
+			case kill(j, idx):
+				out = append(out, fmt.Sprintf("Job <%s> is being terminated", id))
+			default:
+				errs = append(errs, fmt.Sprintf("Job <%s>: Job has already finished", id))
+			}
+		}
+		if zero || (len(ids) == 0 && namePattern != "") {
+			// Without 0, -J kills only the most recent matching job.
+			var matched []*Job
+			for _, j := range s.Jobs {
+				if namePattern == "" || matchName(namePattern, j.Name) {
+					matched = append(matched, j)
+				}
+			}
+			if !zero {
+				for i := len(matched) - 1; i >= 0; i-- {
+					if unfinished(matched[i]) {
+						matched = matched[i : i+1]
+						break
+					}
+				}
+			}
+			n := 0
+			for _, j := range matched {
+				if kill(j, -1) {
+					out = append(out, fmt.Sprintf("Job <%d> is being terminated", j.ID))
+					n++
+				}
+			}
+			if n == 0 {
+				errs = append(errs, "No matching job found")
+			}
+		}
+		return true, nil
+	})
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "bkill: fakelsf state: %v\n", err)
+		return 255
+	}
+	for _, l := range out {
+		fmt.Println(l)
+	}
+	for _, l := range errs {
+		fmt.Fprintln(os.Stderr, l)
+	}
+	terminate(pgids)
+	if len(errs) > 0 {
+		return 255
+	}
+	return 0
+}
+
+// terminate sends SIGTERM to each job's process group and SIGKILL to those
+// still alive after the grace period (LSF: SIGINT, SIGTERM, then SIGKILL
+// after JOB_TERMINATE_INTERVAL).
+func terminate(pgids []int) {
+	for _, pg := range pgids {
+		syscall.Kill(-pg, syscall.SIGTERM)
+	}
+	deadline := time.Now().Add(time.Duration(envInt("FAKELSF_KILL_GRACE", 1)) * time.Second)
+	for _, pg := range pgids {
+		for syscall.Kill(-pg, 0) == nil && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		syscall.Kill(-pg, syscall.SIGKILL)
+	}
+}
+
+func hasIndex(j *Job, idx int) bool {
+	for _, e := range j.Elements {
+		if e.Index == idx {
+			return true
+		}
+	}
+	return false
+}
+
+func unfinished(j *Job) bool {
+	for _, e := range j.Elements {
+		if !e.finished() {
+			return true
+		}
+	}
+	return false
+}
+

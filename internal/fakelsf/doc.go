@@ -1,0 +1,29 @@
+// Command fakelsf is a small, faithful stand-in for IBM Spectrum LSF's
+// bsub, bjobs, bkill and bhist, for end-to-end tests on machines without
+// LSF. It is one binary that acts by the name it is called under (link it
+// as bsub, bjobs, bkill, bhist); fakelsftest builds and links it.
+//
+// It really runs jobs: bsub stores the script read from standard input,
+// parses its #BSUB lines and starts a detached supervisor (this binary
+// again, "fakelsf __run ID") that runs each job or array element in its own
+// process group with LSB_JOBID and LSB_JOBINDEX set, honours the array slot
+// limit (-J "name[1-10]%2") and records exit codes. State lives in a JSON
+// file in $FAKELSF_DIR guarded by flock, so concurrent commands are safe.
+//
+// What it prints follows reference/scheduler-formats.md (section 1): the
+// bsub job line with its "default queue"/"queue" variants, bjobs -json with
+// -o fields (every value a string, "\/" escaped, times like "Dec 28 19:56"),
+// "No unfinished job found" and friends on stderr, bkill's per-job lines and
+// "Illegal option -- d", bhist -l blocks hard-wrapped at 80 columns.
+//
+// Environment:
+//
+//	FAKELSF_DIR            state directory (required)
+//	FAKELSF_QUEUES         known queues, comma-separated (default "normal,short"; the first is the default queue)
+//	FAKELSF_NOISE=1        bsub prints "LSF is processing your request. Please wait ..." lines first
+//	FAKELSF_FAIL_NEXT_BSUB=N  the next N bsub calls (counted in the state dir) exit 255 silently without creating a job
+//	FAKELSF_LOSE_NEXT_BSUB=N  the next N bsub calls create the job but print nothing and exit 255 (duplicate-safe retry tests)
+//	FAKELSF_CLEAN_PERIOD   seconds a finished job stays visible to bjobs (default 3600, LSF's CLEAN_PERIOD); bhist keeps it
+//	FAKELSF_NO_BKILL_D=1   bkill rejects -d like LSF 10.1.0 without fix packs
+//	FAKELSF_KILL_GRACE     seconds between bkill's SIGTERM and SIGKILL (default 1)
+package main
