@@ -181,10 +181,14 @@ func (r *sacctRecord) appendTo(obs []scheduler.Observation, loc *time.Location, 
 		HasExit:    v.hasExit,
 		MaxMem:     r.batchRSS,
 		SubmitTime: parseTime(r.submit, loc),
-		StartTime:  parseTime(r.start, loc),
 	}
+	// A job cancelled while pending gets a start time but never had a
+	// node; a pending one may show its expected start.
 	if v.status != scheduler.Pending {
 		o.Host = hostOf(r.nodes)
+		if o.Host != "" {
+			o.StartTime = parseTime(r.start, loc)
+		}
 	}
 	if v.status.Terminal() {
 		o.FinishTime = parseTime(r.end, loc)

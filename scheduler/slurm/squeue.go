@@ -26,6 +26,9 @@ const (
 	sqEnd
 	sqNodes
 	sqName
+	// sqDisplayID is %i: "4_4", "4_[5-9%2]" or "3". Layouts with the two
+	// array columns do not need it; it lets older recorded layouts parse.
+	sqDisplayID
 )
 
 // squeueLayout is an output format and the columns it yields, separated by
@@ -161,6 +164,7 @@ type squeueRecord struct {
 	arrayJobID, taskID, state, reason string
 	exit                              exitInfo
 	submit, start, end, nodes, name   string
+	displayID                         string
 }
 
 func (r *squeueRecord) set(f squeueField, v string) {
@@ -189,12 +193,21 @@ func (r *squeueRecord) set(f squeueField, v string) {
 		r.nodes = v
 	case sqName:
 		r.name = v
+	case sqDisplayID:
+		r.displayID = v
 	}
 }
 
 // appendTo appends the record's observations: one for a plain job, one per
 // element for an array record.
 func (r *squeueRecord) appendTo(obs []scheduler.Observation, loc *time.Location, limit int) ([]scheduler.Observation, error) {
+	if r.arrayJobID == "" && r.displayID != "" {
+		id, task, isArray := strings.Cut(r.displayID, "_")
+		r.arrayJobID = id
+		if isArray && r.taskID == "" {
+			r.taskID = strings.TrimSuffix(strings.TrimPrefix(task, "["), "]")
+		}
+	}
 	if !validJobID(r.arrayJobID) {
 		return obs, fmt.Errorf("job id %q is not a SLURM job id", r.arrayJobID)
 	}
@@ -213,10 +226,13 @@ func (r *squeueRecord) appendTo(obs []scheduler.Observation, loc *time.Location,
 		SubmitTime: parseTime(r.submit, loc),
 	}
 	// squeue prints the expected start and end of jobs that have not
-	// started or not ended; those are forecasts, not facts.
+	// started or not ended; those are forecasts, not facts. A job
+	// cancelled while pending gets a start time but never had a node.
 	if v.status != scheduler.Pending && v.status != scheduler.Unknown {
-		o.StartTime = parseTime(r.start, loc)
 		o.Host = hostOf(r.nodes)
+		if o.Host != "" {
+			o.StartTime = parseTime(r.start, loc)
+		}
 	}
 	if v.status.Terminal() {
 		o.FinishTime = parseTime(r.end, loc)

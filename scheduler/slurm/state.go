@@ -59,7 +59,7 @@ func (e exitInfo) String() string {
 	switch {
 	case !e.known && e.raw != "":
 		return "exit code field " + strconv.Quote(e.raw)
-	case !e.known:
+	case !e.known, e.code == 0 && e.signal == 0:
 		return ""
 	case e.signal != 0:
 		return "killed by signal " + signalName(e.signal)
@@ -128,11 +128,12 @@ func classify(state, slurmReason string, ex exitInfo) verdict {
 	switch word {
 	case "COMPLETED":
 		v.exitCode, v.hasExit = 0, true
+		// A pending reason can outlive the wait ("JobArrayTaskLimit").
+		slurmReason = ""
 	case "FAILED":
 		v.reason, v.exitCode, v.hasExit, note = failed(slurmReason, ex)
 	case "CANCELLED":
-		// The old pending reason survives a cancel ("Priority"); it would
-		// only mislead.
+		// The old pending reason survives a cancel ("Priority").
 		slurmReason = ""
 	}
 	if !v.status.Terminal() {
@@ -159,12 +160,18 @@ func failed(slurmReason string, ex exitInfo) (r scheduler.Reason, code int, has 
 		return scheduler.ReasonExitCode, ex.code, true, ""
 	case slurmReason == "NonZeroExitCode":
 		return scheduler.ReasonExitCode, 0, false, ""
-	case slurmReason == "JobLaunchFailure", !ex.known && ex.raw != "":
-		return scheduler.ReasonScheduler, 0, false,
-			"SLURM could not start the job script: check that the log directory exists and is writable, and the slurmd log"
+	case !ex.known && ex.raw != "":
+		return scheduler.ReasonScheduler, 0, false, launchNote
+	case slurmReason == "JobLaunchFailure":
+		// Without an exit status (squeue -o) this is a launch failure or
+		// a memory kill; only the exit status (sacct's 0:53 against 0:9)
+		// tells them apart.
+		return scheduler.ReasonScheduler, 0, false, launchNote + ", or killed it with SIGKILL for exceeding its memory limit"
 	}
 	return scheduler.ReasonScheduler, 0, false, ""
 }
+
+const launchNote = "SLURM could not start the job script (does the log directory exist and is it writable? see the slurmd log)"
 
 func joinDetail(state, slurmReason, exit, note string) string {
 	d := state
