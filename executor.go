@@ -19,6 +19,7 @@ import (
 
 	"github.com/go-cluster-api/clusterapi/internal/runner"
 	"github.com/go-cluster-api/clusterapi/internal/script"
+	"github.com/go-cluster-api/clusterapi/internal/store"
 	"github.com/go-cluster-api/clusterapi/scheduler"
 )
 
@@ -47,7 +48,15 @@ type Executor struct {
 	// retryBase is the first submit-retry delay; it doubles each attempt.
 	retryBase time.Duration
 
+	// db is the durable job store; nil with in_memory.
+	db        *store.Store
+	flushMu   sync.Mutex // one flush at a time, so writes stay in order
+	flushKick chan struct{}
+	flushStop chan struct{}
+	flushDone chan struct{}
+
 	mu         sync.Mutex
+	dirty      map[*Job]*dirtyJob // state not yet written to db
 	jobs       map[string]*Job
 	early      map[string][]scheduler.Observation // notifications that beat Submit's bookkeeping
 	pollSeq    uint64
@@ -98,6 +107,12 @@ func New(cfg Config, opts *Options) (*Executor, error) {
 		jobs:      make(map[string]*Job),
 		early:     make(map[string][]scheduler.Observation),
 	}
+	if err := e.openStore(); err != nil {
+		if c, ok := sched.(scheduler.Closer); ok {
+			c.Close()
+		}
+		return nil, err
+	}
 	e.dispatch = newDispatcher(log, e.callbackFinished)
 	if n, ok := sched.(scheduler.Notifier); ok {
 		n.Subscribe(e.notify)
@@ -121,12 +136,13 @@ func (e *Executor) Close() error {
 	}
 	e.closed = true
 	e.mu.Unlock()
-	var err error
+	var errs []error
 	if c, ok := e.sched.(scheduler.Closer); ok {
-		err = c.Close()
+		errs = append(errs, c.Close())
 	}
 	e.dispatch.close()
-	return err
+	errs = append(errs, e.closeStore())
+	return errors.Join(errs...)
 }
 
 // JobSpec describes a job to submit.
@@ -353,10 +369,16 @@ func (e *Executor) submit(ctx context.Context, spec JobSpec, arr *Array) (*Job, 
 		return nil, err
 	}
 	p.rec.SubmitTime = time.Now()
-
-	id, err := e.submitWithRetry(ctx, &p.job)
+	token, err := e.beginSubmit(ctx, p)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("record the submission in the job store (nothing was submitted): %w", err)
+	}
+	id, subErr := e.submitWithRetry(ctx, &p.job)
+	if err := e.endSubmit(ctx, token, id, subErr); err != nil {
+		e.log.Error("job store: recording the submission outcome failed", "job", p.rec.Name, "id", id, "err", err)
+	}
+	if subErr != nil {
+		return nil, subErr
 	}
 	p.rec.ID = id
 	p.rec.StdoutPath = expandJobID(p.rec.StdoutPath, e.dialect, id)
@@ -413,7 +435,7 @@ func (e *Executor) submitWithRetry(ctx context.Context, sj *scheduler.Job) (stri
 		id, found, ferr := e.findSubmitted(ctx, sj.Name)
 		if ferr != nil {
 			e.log.Warn("could not check for a job created by the failed submit", "job", sj.Name, "err", ferr)
-			return "", fmt.Errorf("submit %s failed (%w) and the scheduler could not be asked whether the job exists (%v); not resubmitting, to avoid a duplicate — check the queue", sj.Name, err, ferr)
+			return "", fmt.Errorf("submit %s failed (%w) and the scheduler could not be asked whether the job exists (%v); not resubmitting, to avoid a duplicate — check the queue: %w", sj.Name, err, ferr, errAmbiguousSubmit)
 		}
 		if found {
 			e.log.Info("adopted job created by a submit that reported failure", "job", sj.Name, "id", id)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/go-cluster-api/clusterapi/internal/script"
+	"github.com/go-cluster-api/clusterapi/internal/store"
 	"github.com/go-cluster-api/clusterapi/scheduler"
 )
 
@@ -67,7 +68,6 @@ func (e *Executor) Poll(ctx context.Context) error {
 	found := e.readExitFiles(missing, now)
 
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	for _, o := range found {
 		if j := e.jobs[o.ID]; j != nil {
 			e.apply(j, o, now, seq)
@@ -95,8 +95,43 @@ func (e *Executor) Poll(ctx context.Context) error {
 			e.vanishLocked(j, now, seq)
 		}
 	}
-	e.purgeLocked(now)
+	purged := e.purgeLocked(now)
+	e.mu.Unlock()
+	err = e.flush(ctx)
+	if len(purged) > 0 && e.db != nil {
+		if perr := e.db.MarkPurged(ctx, purged); perr != nil {
+			e.log.Warn("job store: marking purged jobs", "err", perr)
+		}
+	}
+	if err != nil {
+		e.log.Warn("could not record job states; will retry", "err", err)
+	}
 	return nil
+}
+
+// fingerprint holds the fields whose change must be written to the store.
+type fingerprint struct {
+	status        Status
+	reason        Reason
+	detail, host  string
+	mem           string
+	exit          int
+	hasExit       bool
+	start, finish int64
+}
+
+func recFingerprint(r *Record) fingerprint {
+	f := fingerprint{status: r.Status, reason: r.Reason, detail: r.Detail, host: r.ExecHost, mem: r.MaxMem,
+		start: r.StartTime.UnixNano(), finish: r.FinishTime.UnixNano()}
+	if r.ExitCode != nil {
+		f.exit, f.hasExit = *r.ExitCode, true
+	}
+	return f
+}
+
+func elemFingerprint(el *elemState) fingerprint {
+	return fingerprint{status: el.status, reason: el.reason, detail: el.detail, host: el.host, exit: el.exit,
+		hasExit: el.hasExit, start: el.start.UnixNano(), finish: el.finish.UnixNano()}
 }
 
 // absent is a job, or one element of an array, that no source reported in
@@ -195,6 +230,12 @@ func (e *Executor) apply(j *Job, o scheduler.Observation, now time.Time, seq uin
 		if el.status.Terminal() {
 			return
 		}
+		before := elemFingerprint(el)
+		defer func() {
+			if elemFingerprint(el) != before {
+				e.markDirtyLocked(j, i)
+			}
+		}()
 		if o.Status != Unknown && o.Status != "" {
 			el.status = o.Status
 		}
@@ -221,6 +262,12 @@ func (e *Executor) apply(j *Job, o scheduler.Observation, now time.Time, seq uin
 		st.seenPoll = seq
 	}
 	r := &st.rec
+	before := recFingerprint(r)
+	defer func() {
+		if recFingerprint(r) != before {
+			e.markDirtyLocked(j, -1)
+		}
+	}()
 	if o.Status != Unknown && o.Status != "" {
 		r.Status = o.Status
 	}
@@ -322,6 +369,8 @@ func (e *Executor) endLocked(j *Job, now time.Time) {
 	}
 	st.endedAt = now
 	close(j.done)
+	e.markDirtyLocked(j, -1)
+	e.kickFlush()
 	if len(st.callbacks) == 0 {
 		return
 	}
@@ -343,20 +392,24 @@ func (e *Executor) callbackFinished(j *Job) {
 }
 
 // purgeLocked forgets terminal jobs whose callbacks have all run, once
-// completed_retention_minutes have passed since they ended.
-func (e *Executor) purgeLocked(now time.Time) {
+// completed_retention_minutes have passed since they ended, and returns
+// their store keys.
+func (e *Executor) purgeLocked(now time.Time) []store.Key {
+	var keys []store.Key
 	for id, j := range e.jobs {
 		st := &j.st
-		if st.endedAt.IsZero() || st.inflight > 0 {
+		if st.endedAt.IsZero() || st.inflight > 0 || e.dirty[j] != nil {
 			continue
 		}
-		if e.cfg.CompletedRetention < 0 || now.Sub(st.endedAt) >= e.cfg.CompletedRetention {
+		if e.expired(st.endedAt, now) {
 			delete(e.jobs, id)
+			keys = append(keys, store.Key{Scheduler: e.sched.Name(), JobID: id})
 		}
 	}
 	for id := range e.early {
 		delete(e.early, id) // a notification unclaimed for a whole poll belongs to no job of ours
 	}
+	return keys
 }
 
 // notify receives observations from schedulers that report completions
@@ -367,6 +420,7 @@ func (e *Executor) notify(o scheduler.Observation) {
 	defer e.mu.Unlock()
 	if j := e.jobs[o.ID]; j != nil {
 		e.apply(j, o, now, 0)
+		e.kickFlush()
 		return
 	}
 	e.early[o.ID] = append(e.early[o.ID], o)

@@ -11,19 +11,37 @@ import (
 )
 
 // ErrNoPrefix is returned by Reconnect on a grid scheduler when no
-// job_name_prefix is configured: without it capi cannot tell its jobs from
-// the user's others.
+// job_name_prefix is configured and there is no job store: without either,
+// capi cannot tell its jobs from the user's others.
 var ErrNoPrefix = fmt.Errorf("reconnect needs job_name_prefix to find this application's jobs: %w", ErrClusterAPI)
 
 // Reconnect rediscovers jobs submitted earlier (by this or another process)
-// and tracks them again: the grid schedulers' jobs whose names carry
-// job_name_prefix, or every job in the local executor's spool. It returns
+// and tracks them again. With the job store, it first settles submissions
+// interrupted by a crash and restores full records (command, resources,
+// metadata, arrays); then it asks the scheduler for jobs the store does not
+// know: those whose names carry job_name_prefix, or every job in the local
+// executor's spool. Observations are applied by the next Poll. It returns
 // the jobs it started tracking.
 func (e *Executor) Reconnect(ctx context.Context) ([]*Job, error) {
+	var restored []*Job
+	if e.db != nil {
+		if err := e.recoverSubmits(ctx); err != nil {
+			return nil, fmt.Errorf("reconnect: job store: %w", err)
+		}
+		var err error
+		if restored, err = e.restoreFromStore(ctx); err != nil {
+			return nil, fmt.Errorf("reconnect: job store: %w", err)
+		}
+	}
 	q := scheduler.Query{AllUsers: e.cfg.PollAllUsers}
 	if e.cfg.JobNamePrefix != "" {
 		q.Prefix = script.SanitizeName(e.cfg.JobNamePrefix) + "-"
 	} else if e.sched.Name() != "local" {
+		if e.db != nil {
+			// Without a prefix the scheduler cannot tell our jobs from the
+			// user's others; the store already knows ours.
+			return restored, nil
+		}
 		return nil, ErrNoPrefix
 	}
 	obs, err := e.sched.Poll(ctx, q)
@@ -53,7 +71,7 @@ func (e *Executor) Reconnect(ctx context.Context) ([]*Job, error) {
 		}
 		f.obs = append(f.obs, o)
 	}
-	var adopted []*Job
+	adopted := restored
 	now := time.Now()
 	for _, id := range order {
 		if _, tracked := e.Job(id); tracked {

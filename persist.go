@@ -1,0 +1,464 @@
+package clusterapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"syscall"
+	"time"
+
+	"github.com/go-cluster-api/clusterapi/internal/store"
+	"github.com/go-cluster-api/clusterapi/scheduler"
+)
+
+// The engine writes job state to the durable store (unless in_memory) in
+// batches: everything a poll changed in one transaction at the end of the
+// poll, and changes that arrive between polls (local completions, cancels)
+// through a flusher goroutine that gathers them for flushDelay.
+const flushDelay = 100 * time.Millisecond
+
+// storePath is the job store inside the state dir.
+func storePath(stateDir string) string { return filepath.Join(stateDir, "jobs.db") }
+
+// dirtyJob says what of a job must be written: its own row and/or some
+// elements (by position in elems).
+type dirtyJob struct {
+	job   bool
+	elems []int
+}
+
+func (e *Executor) markDirtyLocked(j *Job, elem int) {
+	if e.db == nil {
+		return
+	}
+	d := e.dirty[j]
+	if d == nil {
+		d = &dirtyJob{}
+		e.dirty[j] = d
+	}
+	if elem < 0 {
+		d.job = true
+	} else if !slices.Contains(d.elems, elem) {
+		d.elems = append(d.elems, elem)
+	}
+}
+
+// takeChangesLocked turns the dirty set into store changes and clears it.
+func (e *Executor) takeChangesLocked() []store.Change {
+	if len(e.dirty) == 0 {
+		return nil
+	}
+	changes := make([]store.Change, 0, len(e.dirty))
+	for j, d := range e.dirty {
+		c := store.Change{Key: store.Key{Scheduler: e.sched.Name(), JobID: j.id}}
+		if d.job || j.st.rec.Status.Terminal() {
+			r := &j.st.rec
+			c.Job = &store.JobState{
+				Status: r.Status, Reason: r.Reason, Detail: r.Detail, ExitCode: cloneInt(r.ExitCode),
+				ExecHost: r.ExecHost, MaxMem: r.MaxMem, StartTime: r.StartTime, FinishTime: r.FinishTime,
+			}
+		}
+		for _, i := range d.elems {
+			el := &j.st.elems[i]
+			es := store.ElementState{Index: el.index, Status: el.status, Reason: el.reason, Detail: el.detail,
+				Host: el.host, StartTime: el.start, FinishTime: el.finish}
+			if el.hasExit {
+				v := el.exit
+				es.ExitCode = &v
+			}
+			c.Elements = append(c.Elements, es)
+		}
+		changes = append(changes, c)
+	}
+	clear(e.dirty)
+	return changes
+}
+
+func cloneInt(p *int) *int {
+	if p == nil {
+		return nil
+	}
+	v := *p
+	return &v
+}
+
+// flush writes pending state changes in one transaction.
+func (e *Executor) flush(ctx context.Context) error {
+	if e.db == nil {
+		return nil
+	}
+	e.flushMu.Lock()
+	defer e.flushMu.Unlock()
+	e.mu.Lock()
+	changes := e.takeChangesLocked()
+	e.mu.Unlock()
+	if len(changes) == 0 {
+		return nil
+	}
+	unknown, err := e.db.ApplyPoll(ctx, changes)
+	if err != nil {
+		// Keep the changes for the next flush: the store being busy for a
+		// moment must not lose a state.
+		e.mu.Lock()
+		for _, c := range changes {
+			if j := e.jobs[c.Key.JobID]; j != nil {
+				e.markDirtyLocked(j, -1)
+			}
+		}
+		e.mu.Unlock()
+		return fmt.Errorf("job store: %w", err)
+	}
+	if len(unknown) > 0 {
+		e.log.Debug("job store does not know some tracked jobs (submitted without a store)", "count", len(unknown))
+	}
+	return nil
+}
+
+// kickFlush asks the flusher to write soon.
+func (e *Executor) kickFlush() {
+	if e.db == nil {
+		return
+	}
+	select {
+	case e.flushKick <- struct{}{}:
+	default:
+	}
+}
+
+func (e *Executor) flushLoop() {
+	defer close(e.flushDone)
+	for {
+		select {
+		case <-e.flushStop:
+			return
+		case <-e.flushKick:
+		}
+		select {
+		case <-e.flushStop:
+			return
+		case <-time.After(flushDelay):
+		}
+		if err := e.flush(context.Background()); err != nil {
+			e.log.Warn("could not record job states; will retry", "err", err)
+		}
+	}
+}
+
+// openStore opens the job store unless the configuration says in_memory.
+func (e *Executor) openStore() error {
+	if e.cfg.InMemory {
+		return nil
+	}
+	db, err := store.Open(context.Background(), storePath(e.cfg.StateDir), nil)
+	if err != nil {
+		return err
+	}
+	e.db = db
+	e.dirty = make(map[*Job]*dirtyJob)
+	e.flushKick = make(chan struct{}, 1)
+	e.flushStop = make(chan struct{})
+	e.flushDone = make(chan struct{})
+	go e.flushLoop()
+	return nil
+}
+
+// closeStore stops the flusher, writes what is pending and closes the store.
+func (e *Executor) closeStore() error {
+	if e.db == nil {
+		return nil
+	}
+	close(e.flushStop)
+	<-e.flushDone
+	err := e.flush(context.Background())
+	return errors.Join(err, e.db.Close())
+}
+
+// beginSubmit records the submission before the scheduler sees it, so that
+// a crash at any instant loses no job.
+func (e *Executor) beginSubmit(ctx context.Context, p *prepared) (string, error) {
+	if e.db == nil {
+		return "", nil
+	}
+	return e.db.BeginSubmit(ctx, store.Submission{
+		Scheduler: e.sched.Name(), Name: p.rec.Name, Command: p.rec.Command,
+		Resources: p.rec.Resources, Metadata: p.rec.Metadata, Array: p.job.Array,
+		ScriptPath: p.rec.ScriptPath, StdoutPath: p.rec.StdoutPath, StderrPath: p.rec.StderrPath,
+		WorkDir: p.rec.Resources.WorkDir, SubmitTime: p.rec.SubmitTime,
+	})
+}
+
+// endSubmit records the outcome of a submission. A transient failure that
+// left it unclear whether the scheduler created the job stays an open
+// intent, resolved by the next Reconnect.
+func (e *Executor) endSubmit(ctx context.Context, token, id string, subErr error) error {
+	if e.db == nil || token == "" {
+		return nil
+	}
+	// The store must record the outcome even if the caller's context ended
+	// right after the scheduler answered.
+	ctx = context.WithoutCancel(ctx)
+	if subErr == nil {
+		return e.db.CompleteSubmit(ctx, token, id)
+	}
+	if errors.Is(subErr, scheduler.ErrTransient) || errors.Is(subErr, errAmbiguousSubmit) {
+		return nil
+	}
+	return e.db.FailSubmit(ctx, token, subErr.Error())
+}
+
+// recoverSubmits settles intents whose process died between asking the
+// scheduler and recording the answer: the job is adopted if the scheduler
+// has exactly one untracked job of that name, else the intent is failed.
+func (e *Executor) recoverSubmits(ctx context.Context) error {
+	pending, err := e.db.PendingSubmits(ctx)
+	if err != nil {
+		return err
+	}
+	host, _ := os.Hostname()
+	for _, p := range pending {
+		if p.Scheduler != e.sched.Name() {
+			continue
+		}
+		if p.OwnerHost == host && processAlive(p.OwnerPID) {
+			continue // still being submitted by a live process
+		}
+		id, found, err := e.findSubmitted(ctx, p.Name)
+		switch {
+		case err != nil:
+			e.log.Warn("cannot settle an interrupted submission yet", "name", p.Name, "err", err)
+		case found:
+			if err := e.db.CompleteSubmit(ctx, p.Token, id); err != nil {
+				e.log.Warn("recording an adopted submission", "name", p.Name, "err", err)
+			}
+		default:
+			if err := e.db.FailSubmit(ctx, p.Token, "the submitting process ended before the scheduler confirmed the job, and the scheduler has no job of this name"); err != nil {
+				e.log.Warn("recording a lost submission", "name", p.Name, "err", err)
+			}
+		}
+	}
+	return nil
+}
+
+func processAlive(pid int) bool {
+	if pid <= 0 {
+		return false
+	}
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
+}
+
+// restoreFromStore tracks the store's visible jobs of this scheduler again,
+// with their full records. Finished jobs past completed_retention are
+// marked purged instead (they stay in the history).
+func (e *Executor) restoreFromStore(ctx context.Context) ([]*Job, error) {
+	recs, err := e.db.List(ctx, store.Filter{Scheduler: e.sched.Name(), WithElements: true})
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	var restored []*Job
+	var purge []store.Key
+	for _, sr := range recs {
+		if sr.JobID == "" {
+			continue
+		}
+		if _, ok := e.Job(sr.JobID); ok {
+			continue
+		}
+		if sr.Status.Terminal() && e.expired(sr.FinishTime, now) {
+			purge = append(purge, sr.Key())
+			continue
+		}
+		restored = append(restored, e.trackStored(sr, now))
+	}
+	if len(purge) > 0 {
+		if err := e.db.MarkPurged(ctx, purge); err != nil {
+			e.log.Warn("marking old jobs purged", "err", err)
+		}
+	}
+	return restored, nil
+}
+
+func (e *Executor) expired(finish, now time.Time) bool {
+	return e.cfg.CompletedRetention < 0 || (!finish.IsZero() && now.Sub(finish) >= e.cfg.CompletedRetention)
+}
+
+// recordFromStore converts a stored record into the engine's Record.
+func recordFromStore(sr store.Record) Record {
+	r := Record{
+		ID: sr.JobID, Name: sr.Name, Executor: sr.Scheduler, Command: sr.Command,
+		Status: sr.Status, Reason: sr.Reason, Detail: sr.Detail, ExitCode: cloneInt(sr.ExitCode),
+		ExecHost: sr.ExecHost, MaxMem: sr.MaxMem,
+		SubmitTime: sr.SubmitTime, StartTime: sr.StartTime, FinishTime: sr.FinishTime,
+		Resources: sr.Resources, ScriptPath: sr.ScriptPath, StdoutPath: sr.StdoutPath, StderrPath: sr.StderrPath,
+		Metadata: sr.Metadata,
+	}
+	if r.Resources.WorkDir == "" {
+		r.Resources.WorkDir = sr.WorkDir
+	}
+	if sr.Array != nil {
+		r.Array = &ArrayRecord{First: sr.Array.First, Last: sr.Array.Last, MaxConcurrent: sr.Array.MaxConcurrent}
+	}
+	return r
+}
+
+// trackStored tracks a job restored from the store.
+func (e *Executor) trackStored(sr store.Record, now time.Time) *Job {
+	rec := recordFromStore(sr)
+	status := rec.Status
+	rec.Status = Pending // replayed below, so that a terminal job ends properly
+	j := e.track(rec)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, es := range sr.Elements {
+		o := scheduler.Observation{ID: rec.ID, InArray: true, Index: es.Index, Status: es.Status, Reason: es.Reason,
+			Detail: es.Detail, Host: es.Host, StartTime: es.StartTime, FinishTime: es.FinishTime}
+		if es.ExitCode != nil {
+			o.ExitCode, o.HasExit = *es.ExitCode, true
+		}
+		e.apply(j, o, now, 0)
+	}
+	if j.st.elems == nil {
+		o := scheduler.Observation{ID: rec.ID, Status: status, Reason: sr.Reason, Detail: sr.Detail,
+			Host: sr.ExecHost, MaxMem: sr.MaxMem, StartTime: sr.StartTime, FinishTime: sr.FinishTime}
+		if sr.ExitCode != nil {
+			o.ExitCode, o.HasExit = *sr.ExitCode, true
+		}
+		e.apply(j, o, now, 0)
+	}
+	if status.Terminal() && !j.st.endedAt.IsZero() {
+		j.st.endedAt = sr.FinishTime // retention counts from the job's end, not from its restore
+	}
+	delete(e.dirty, j) // nothing new to write
+	return j
+}
+
+// ListFilter selects jobs for List.
+type ListFilter struct {
+	// Statuses keeps only jobs in these statuses.
+	Statuses []Status
+	// Name is a pattern on the job name, '*' matching any run of characters.
+	Name string
+	// Since keeps jobs submitted at or after this time.
+	Since time.Time
+	// IncludePurged lists jobs purged after completed_retention too (the
+	// history).
+	IncludePurged bool
+	// Limit keeps the newest Limit jobs; 0 = all.
+	Limit int
+}
+
+// List returns jobs of this executor's scheduler, oldest first: from the
+// durable store when there is one (so jobs of other processes and of
+// earlier days are included), else the jobs tracked in memory.
+func (e *Executor) List(ctx context.Context, f ListFilter) ([]Record, error) {
+	if e.db == nil {
+		var out []Record
+		for _, j := range e.Jobs() {
+			r := j.Snapshot()
+			if (len(f.Statuses) == 0 || slices.Contains(f.Statuses, r.Status)) &&
+				(f.Name == "" || globMatch(f.Name, r.Name)) && !r.SubmitTime.Before(f.Since) {
+				out = append(out, r)
+			}
+		}
+		sort.SliceStable(out, func(a, b int) bool { return out[a].SubmitTime.Before(out[b].SubmitTime) })
+		if f.Limit > 0 && len(out) > f.Limit {
+			out = out[len(out)-f.Limit:]
+		}
+		return out, nil
+	}
+	if err := e.flush(ctx); err != nil {
+		e.log.Warn("listing without the latest states", "err", err)
+	}
+	recs, err := e.db.List(ctx, store.Filter{Scheduler: e.sched.Name(), Statuses: f.Statuses, Name: f.Name,
+		Since: f.Since, IncludePurged: f.IncludePurged, Limit: f.Limit, WithElements: true})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Record, 0, len(recs))
+	for _, sr := range recs {
+		if j, ok := e.Job(sr.JobID); ok {
+			out = append(out, j.Snapshot())
+			continue
+		}
+		out = append(out, e.storedSnapshot(sr))
+	}
+	return out, nil
+}
+
+// storedSnapshot renders a stored record the way a tracked job would be.
+func (e *Executor) storedSnapshot(sr store.Record) Record {
+	var st jobState
+	st.rec = recordFromStore(sr)
+	if a := st.rec.Array; a != nil {
+		st.elems = make([]elemState, a.Last-a.First+1)
+		for i := range st.elems {
+			st.elems[i] = elemState{index: a.First + i, status: Pending}
+		}
+		for _, es := range sr.Elements {
+			if i := es.Index - a.First; i >= 0 && i < len(st.elems) {
+				el := &st.elems[i]
+				el.status, el.reason, el.detail, el.host, el.start, el.finish = es.Status, es.Reason, es.Detail, es.Host, es.StartTime, es.FinishTime
+				if es.ExitCode != nil {
+					el.exit, el.hasExit = *es.ExitCode, true
+				}
+			}
+		}
+	}
+	return st.snapshot(e.dialect)
+}
+
+// globMatch matches '*' wildcards; every other character matches itself.
+func globMatch(pattern, s string) bool {
+	if pattern == "" {
+		return true
+	}
+	star := -1
+	match := 0
+	p, i := 0, 0
+	for i < len(s) {
+		switch {
+		case p < len(pattern) && pattern[p] == '*':
+			star, match = p, i
+			p++
+		case p < len(pattern) && pattern[p] == s[i]:
+			p++
+			i++
+		case star >= 0:
+			p = star + 1
+			match++
+			i = match
+		default:
+			return false
+		}
+	}
+	for p < len(pattern) && pattern[p] == '*' {
+		p++
+	}
+	return p == len(pattern)
+}
+
+// Get returns the job with the given id: a tracked one, or one restored
+// from the durable store (and tracked from then on). An unknown id is an
+// error wrapping ErrNotFound.
+func (e *Executor) Get(ctx context.Context, id string) (*Job, error) {
+	if j, ok := e.Job(id); ok {
+		return j, nil
+	}
+	if e.db != nil {
+		sr, err := e.db.Get(ctx, store.Key{Scheduler: e.sched.Name(), JobID: id})
+		if err == nil {
+			return e.trackStored(sr, time.Now()), nil
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			return nil, err
+		}
+	}
+	return nil, fmt.Errorf("job %s is not known to capi on %s (state dir %s): %w", id, e.sched.Name(), e.cfg.StateDir, ErrNotFound)
+}
+
+var errAmbiguousSubmit = errors.New("submission outcome unknown")
