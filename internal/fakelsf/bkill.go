@@ -176,4 +176,3 @@ func unfinished(j *Job) bool {
 	}
 	return false
 }
-

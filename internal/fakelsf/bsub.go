@@ -83,7 +83,7 @@ func bsub(args []string) int {
 	job := &Job{
 		Name: name, User: currentUser(), Queue: queue, Project: opts["P"],
 		Cwd: opts["cwd"], SubmitCwd: cwd, Stdout: firstOf(opts["o"], opts["oo"]), Stderr: firstOf(opts["e"], opts["eo"]),
-		Command: strings.Join(strings.Split(strings.TrimRight(string(script), "\n"), "\n"), ";"),
+		Command:  strings.Join(strings.Split(strings.TrimRight(string(script), "\n"), "\n"), ";"),
 		RunLimit: runLimit, Array: indices != nil, SlotLimit: limit, SubmitTime: time.Now(),
 	}
 	if job.Name == "" {
@@ -127,7 +127,16 @@ func bsub(args []string) int {
 	if silentFail {
 		return 255
 	}
-	if err := startSupervisor(job.ID); err != nil {
+	pid, err := startSupervisor(job.ID)
+	if err == nil {
+		err = update(func(s *State) (bool, error) {
+			if j := s.job(job.ID); j != nil {
+				j.Supervisor = pid
+			}
+			return true, nil
+		})
+	}
+	if err != nil {
 		fmt.Fprintf(os.Stderr, "bsub: fakelsf cannot start the job: %v\n", err)
 		return 255
 	}
@@ -149,17 +158,18 @@ func bsub(args []string) int {
 // startSupervisor starts "fakelsf __run ID" detached (own session, no
 // inherited output), so that bsub returns at once and the caller's command
 // runner does not wait for the job.
-func startSupervisor(id int) error {
+func startSupervisor(id int) (int, error) {
 	self, err := os.Executable()
 	if err != nil {
-		return err
+		return 0, err
 	}
 	cmd := exec.Command(self, "__run", strconv.Itoa(id))
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
-		return err
+		return 0, err
 	}
-	return cmd.Process.Release()
+	pid := cmd.Process.Pid
+	return pid, cmd.Process.Release()
 }
 
 func currentUser() string {

@@ -21,21 +21,23 @@ type State struct {
 
 // Job is one submission; a plain job has one element with index 0.
 type Job struct {
-	ID         int        `json:"id"`
-	Name       string     `json:"name"` // without the array spec
-	User       string     `json:"user"`
-	Queue      string     `json:"queue"`
-	Project    string     `json:"project"`
-	Cwd        string     `json:"cwd"`
-	SubmitCwd  string     `json:"submit_cwd"`
-	Stdout     string     `json:"stdout"`
-	Stderr     string     `json:"stderr"`
-	Script     string     `json:"script"`
-	Command    string     `json:"command"`
-	RunLimit   int        `json:"run_limit_minutes"`
-	Array      bool       `json:"array"`
-	SlotLimit  int        `json:"slot_limit"`
-	SubmitTime time.Time  `json:"submit_time"`
+	ID         int       `json:"id"`
+	Name       string    `json:"name"` // without the array spec
+	User       string    `json:"user"`
+	Queue      string    `json:"queue"`
+	Project    string    `json:"project"`
+	Cwd        string    `json:"cwd"`
+	SubmitCwd  string    `json:"submit_cwd"`
+	Stdout     string    `json:"stdout"`
+	Stderr     string    `json:"stderr"`
+	Script     string    `json:"script"`
+	Command    string    `json:"command"`
+	RunLimit   int       `json:"run_limit_minutes"`
+	Array      bool      `json:"array"`
+	SlotLimit  int       `json:"slot_limit"`
+	SubmitTime time.Time `json:"submit_time"`
+	// Supervisor is the pid of "fakelsf __run", so tests can wait for it.
+	Supervisor int        `json:"supervisor_pid"`
 	Elements   []*Element `json:"elements"`
 }
 

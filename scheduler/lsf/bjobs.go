@@ -98,9 +98,12 @@ func parseBJobs(stdout, stderr []byte, now time.Time) ([]scheduler.Observation, 
 		}
 		return nil, fmt.Errorf("bjobs printed no JSON (is this LSF 10.1.0.2 or later?): %s", firstLine(stdout))
 	}
-	end := bytes.LastIndexByte(stdout, '}')
+	end := bytes.LastIndexByte(stdout, '}') + 1
+	if end <= start {
+		end = len(stdout) // no closing brace: let the decoder say what is wrong
+	}
 	var doc bjobsDoc
-	if err := json.Unmarshal(stdout[start:end+1], &doc); err != nil {
+	if err := json.Unmarshal(stdout[start:end], &doc); err != nil {
 		// A value of another type than string (not seen from LSF) costs
 		// that field only; anything else means the output is unusable.
 		var typeErr *json.UnmarshalTypeError

@@ -105,7 +105,10 @@ func build(year int, month time.Month, day, hour, min, sec int, now time.Time) (
 	loc := now.Location()
 	if year >= 0 {
 		t := time.Date(year, month, day, hour, min, sec, 0, loc)
-		return t, t.Day() == day
+		if t.Day() != day {
+			return time.Time{}, false
+		}
+		return t, true
 	}
 	// Feb 29 without a year belongs to the latest leap year that is not in
 	// the future, hence the search over a few years.

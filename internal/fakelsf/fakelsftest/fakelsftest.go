@@ -3,11 +3,17 @@
 package fakelsftest
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/go-cluster-api/clusterapi/scheduler"
 )
@@ -45,11 +51,18 @@ type Cluster struct {
 }
 
 // NewCluster creates an empty cluster in a temporary directory. env holds
-// extra settings such as "FAKELSF_NO_BKILL_D=1".
+// extra settings such as "FAKELSF_NO_BKILL_D=1". When the test ends, every
+// job still running is killed and the cluster's processes are waited for.
 func NewCluster(t testing.TB, env ...string) *Cluster {
 	t.Helper()
 	dir := t.TempDir()
-	return &Cluster{Dir: dir, Env: append([]string{"FAKELSF_DIR=" + dir}, env...)}
+	c := &Cluster{Dir: dir, Env: append([]string{"FAKELSF_DIR=" + dir}, env...)}
+	t.Cleanup(func() {
+		if err := c.Stop(10 * time.Second); err != nil {
+			t.Error(err)
+		}
+	})
+	return c
 }
 
 // Runner wraps base so that every command it runs talks to this cluster.
@@ -58,4 +71,67 @@ func (c *Cluster) Runner(base scheduler.Runner) scheduler.Runner {
 		cmd.Env = append(append([]string(nil), c.Env...), cmd.Env...)
 		return base.Run(ctx, cmd)
 	})
+}
+
+// running reports whether pid is a live process. A supervisor that has
+// exited stays a zombie until init reaps it, which some container inits do
+// slowly; on Linux /proc tells the two apart.
+func running(pid int) bool {
+	if syscall.Kill(pid, 0) != nil {
+		return false
+	}
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return true
+	}
+	// The state letter follows the command name in parentheses.
+	if i := bytes.LastIndexByte(b, ')'); i >= 0 && i+2 < len(b) {
+		return b[i+2] != 'Z'
+	}
+	return true
+}
+
+// Stop kills every running job's process group and waits up to timeout
+// for the job supervisors to exit.
+func (c *Cluster) Stop(timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		var st struct {
+			Jobs []struct {
+				Supervisor int `json:"supervisor_pid"`
+				Elements   []struct {
+					Stat string `json:"stat"`
+					PID  int    `json:"pid"`
+				} `json:"elements"`
+			} `json:"jobs"`
+		}
+		b, err := os.ReadFile(filepath.Join(c.Dir, "state.json"))
+		if os.IsNotExist(err) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := json.Unmarshal(b, &st); err != nil {
+			return err
+		}
+		alive := false
+		for _, j := range st.Jobs {
+			for _, e := range j.Elements {
+				if e.Stat == "RUN" && e.PID > 0 {
+					syscall.Kill(-e.PID, syscall.SIGKILL)
+				}
+			}
+			if j.Supervisor > 0 && running(j.Supervisor) {
+				alive = true
+			}
+		}
+		if !alive {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return errors.New("fake LSF job supervisors still running after " + timeout.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
