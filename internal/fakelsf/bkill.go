@@ -143,20 +143,39 @@ func bkill(args []string) int {
 	return 0
 }
 
-// terminate sends SIGTERM to each job's process group and SIGKILL to those
-// still alive after the grace period (LSF: SIGINT, SIGTERM, then SIGKILL
-// after JOB_TERMINATE_INTERVAL).
+// terminate sends SIGTERM to each job's process group and, once the job's
+// script has ended (or the grace period is over), SIGKILL to whatever is
+// left in the group (LSF: SIGINT, SIGTERM, then SIGKILL after
+// JOB_TERMINATE_INTERVAL). The supervisor's record tells when the script
+// ended: the group itself may linger as zombies that init has not reaped.
 func terminate(pgids []int) {
 	for _, pg := range pgids {
 		syscall.Kill(-pg, syscall.SIGTERM)
 	}
 	deadline := time.Now().Add(time.Duration(envInt("FAKELSF_KILL_GRACE", 1)) * time.Second)
 	for _, pg := range pgids {
-		for syscall.Kill(-pg, 0) == nil && time.Now().Before(deadline) {
+		for stillRunning(pg) && time.Now().Before(deadline) {
 			time.Sleep(10 * time.Millisecond)
 		}
 		syscall.Kill(-pg, syscall.SIGKILL)
 	}
+}
+
+// stillRunning reports whether the element started as pid is still RUN in
+// the state file (read without the lock: it is replaced atomically).
+func stillRunning(pid int) bool {
+	s, err := peek()
+	if err != nil {
+		return false
+	}
+	for _, j := range s.Jobs {
+		for _, e := range j.Elements {
+			if e.PID == pid {
+				return e.Stat == "RUN"
+			}
+		}
+	}
+	return false
 }
 
 func hasIndex(j *Job, idx int) bool {

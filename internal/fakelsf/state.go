@@ -147,3 +147,18 @@ func envInt(name string, def int) int {
 	}
 	return n
 }
+
+// peek reads the state without locking; writers replace the file
+// atomically, so it is always whole.
+func peek() (*State, error) {
+	dir, err := stateDir()
+	if err != nil {
+		return nil, err
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "state.json"))
+	if err != nil {
+		return nil, err
+	}
+	s := &State{}
+	return s, json.Unmarshal(b, s)
+}
