@@ -10,8 +10,10 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	capi "github.com/go-cluster-api/clusterapi"
 )
@@ -43,6 +45,12 @@ type globals struct {
 	// signals delivers interrupts to long-running commands; nil uses the
 	// process's SIGINT and SIGTERM.
 	signals <-chan os.Signal
+	// terminal reports whether Out is a terminal; nil checks the file
+	// descriptor (tests set it to exercise the live views).
+	terminal func() bool
+	// pollInterval overrides how often commands that watch jobs poll the
+	// scheduler; 0 = pollEvery's choice.
+	pollInterval time.Duration
 }
 
 // exitError carries an exit code through cobra.
@@ -149,7 +157,21 @@ on this machine.`,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageErr("%v (see '%s --help')", err, c.CommandPath())
 	})
-	root.AddCommand(newRunCmd(g))
+	root.AddCommand(
+		newRunCmd(g),
+		newSubmitCmd(g),
+		newArrayCmd(g),
+		newStatusCmd(g),
+		newHistoryCmd(g),
+		newWaitCmd(g),
+		newWatchCmd(g),
+		newCancelCmd(g),
+		newLogsCmd(g),
+		newScriptCmd(g),
+		newConfigCmd(g),
+		newDoctorCmd(g),
+	)
+	addCompletionCmd(root)
 	return root
 }
 
@@ -210,3 +232,38 @@ func (g *globals) interrupts() (<-chan os.Signal, func()) {
 }
 
 func background() context.Context { return context.Background() }
+
+// isTerminal reports whether output goes to a terminal (live views redraw
+// only there; elsewhere they print plain lines).
+func (g *globals) isTerminal() bool {
+	if g.terminal != nil {
+		return g.terminal()
+	}
+	f, ok := g.io.Out.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// pollEvery is how often commands that follow jobs started elsewhere poll:
+// the local executor's spool is cheap to read, a grid scheduler is asked
+// every poll_interval.
+func (g *globals) pollEvery(ex *capi.Executor) time.Duration {
+	if g.pollInterval > 0 {
+		return g.pollInterval
+	}
+	if ex.Name() == "local" {
+		return 100 * time.Millisecond
+	}
+	return ex.Config().PollInterval
+}
+
+// codeErr gives err the exit code its kind calls for.
+func codeErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return err
+	}
+	return &exitError{code: codeFor(err), err: err}
+}

@@ -1,0 +1,184 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	capi "github.com/go-cluster-api/clusterapi"
+)
+
+type arrayOptions struct {
+	*globals
+	res           resourceFlags
+	rng           string
+	maxConcurrent int
+	wait          bool
+}
+
+func newArrayCmd(g *globals) *cobra.Command {
+	o := &arrayOptions{globals: g}
+	cmd := &cobra.Command{
+		Use:   "array --range A-B [flags] -- COMMAND [ARG...]",
+		Short: "Submit an array job: one element per index in a range",
+		Long: `Submit an array job with one element per index from A to B. Every element sees
+its index in $CAPI_ARRAY_INDEX (and in the scheduler's own variable:
+$LSB_JOBINDEX, $SLURM_ARRAY_TASK_ID, $SGE_TASK_ID, $ARRAY_INDEX).
+
+Without --wait capi prints the array's id and exits. With --wait it shows a
+progress bar (done/failed/running/pending) on a terminal, plain progress
+lines otherwise, reports the failed indices at the end, and exits 0 if every
+element is done, 1 if any failed, 130 if the array was killed. Ctrl-C while
+waiting cancels the array.`,
+		Example: `  capi array --range 1-100 -- ./process.sh '$CAPI_ARRAY_INDEX'
+  capi array --range 1-200 --max-concurrent 4 --wait -- sh -c 'python step.py --chunk $CAPI_ARRAY_INDEX'
+  capi --executor slurm array --range 0-9 --cpus 2 --json -- ./task.sh`,
+		Args: cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return o.run(cmd.Context(), args)
+		},
+	}
+	o.res.register(cmd.Flags())
+	f := cmd.Flags()
+	f.StringVar(&o.rng, "range", "", "indices FIRST-LAST, e.g. 1-100 (required)")
+	f.IntVar(&o.maxConcurrent, "max-concurrent", 0, "at most this many elements run at once (0 = no limit)")
+	f.BoolVar(&o.wait, "wait", false, "wait for every element, showing progress")
+	return cmd
+}
+
+// parseRange reads "A-B" (or a single index "A").
+func parseRange(s string) (capi.Array, error) {
+	if s == "" {
+		return capi.Array{}, usageErr("--range is required: give FIRST-LAST, e.g. --range 1-100")
+	}
+	a, b, ok := strings.Cut(strings.TrimSpace(s), "-")
+	if !ok {
+		b = a
+	}
+	first, err1 := strconv.Atoi(strings.TrimSpace(a))
+	last, err2 := strconv.Atoi(strings.TrimSpace(b))
+	if err1 != nil || err2 != nil || first < 0 || last < first {
+		return capi.Array{}, usageErr("--range %q: write FIRST-LAST with 0 <= FIRST <= LAST, e.g. 1-100", s)
+	}
+	return capi.Array{First: first, Last: last}, nil
+}
+
+func (o *arrayOptions) run(ctx context.Context, argv []string) error {
+	if ctx == nil {
+		ctx = background()
+	}
+	arr, err := parseRange(o.rng)
+	if err != nil {
+		return err
+	}
+	if o.maxConcurrent < 0 {
+		return usageErr("--max-concurrent must be 0 (no limit) or positive")
+	}
+	arr.MaxConcurrent = o.maxConcurrent
+	spec, err := o.res.spec(argv)
+	if err != nil {
+		return err
+	}
+	ex, err := o.newExecutor()
+	if err != nil {
+		return err
+	}
+	defer ex.Close()
+	var stopMon func()
+	if o.wait {
+		// Poll from before the submit: elements that other processes
+		// adopt, or that end while nobody listens, still come back.
+		mon := capi.NewMonitor(ex, &capi.MonitorOptions{Interval: o.pollEvery(ex)})
+		mon.Start()
+		stopMon = mon.Stop
+		defer stopMon()
+	}
+	start := time.Now()
+	job, err := ex.SubmitArray(ctx, spec, arr)
+	if err != nil {
+		return codeErr(err)
+	}
+	if !o.wait {
+		awaitStart(ex, job)
+		return printSubmitted(o.globals, job.Snapshot())
+	}
+	if !o.json {
+		fmt.Fprintf(o.io.Out, "submitted array %s (%s), %d elements\n", job.ID(), job.Snapshot().Name, arr.Len())
+	}
+	rec, err := o.follow(ex, job, start)
+	if err != nil {
+		return err
+	}
+	if o.json {
+		if err := writeJSON(o.io.Out, rec); err != nil {
+			return err
+		}
+	} else {
+		o.report(rec)
+	}
+	if code := outcome([]capi.Record{rec}); code != ExitOK {
+		return &exitError{code: code}
+	}
+	return nil
+}
+
+// follow shows progress until the array is terminal. An interrupt cancels
+// the array; a second one stops waiting.
+func (o *arrayOptions) follow(ex *capi.Executor, job *capi.Job, start time.Time) (capi.Record, error) {
+	sigs, stopSignals := o.interrupts()
+	defer stopSignals()
+	var p progress
+	if !o.json {
+		p = newProgress(o.globals)
+	}
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	interrupted := false
+	for {
+		select {
+		case <-job.Done():
+			rec := job.Snapshot()
+			if p != nil {
+				p.final(rec, time.Since(start))
+			}
+			return rec, nil
+		case <-sigs:
+			if interrupted {
+				return job.Snapshot(), &exitError{code: ExitKilled, err: fmt.Errorf("stopped waiting for array %s; it was asked to cancel", job.ID())}
+			}
+			interrupted = true
+			if p != nil {
+				p.interrupt()
+			}
+			fmt.Fprintf(o.io.ErrOut, "capi: interrupted, cancelling array %s\n", job.ID())
+			cctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			err := ex.Cancel(cctx, job.ID(), nil)
+			cancel()
+			if err != nil {
+				return job.Snapshot(), &exitError{code: ExitScheduler, err: fmt.Errorf("cancel array %s: %w", job.ID(), err)}
+			}
+		case <-tick.C:
+			if p != nil {
+				p.update(job.Snapshot(), time.Since(start))
+			}
+		}
+	}
+}
+
+func (o *arrayOptions) report(rec capi.Record) {
+	a := rec.Array
+	if a == nil {
+		fmt.Fprintln(o.io.Out, summary(rec))
+		return
+	}
+	c := a.Counts
+	fmt.Fprintf(o.io.Out, "array %s (%s) %s: %d done, %d failed, %d killed of %d\n",
+		rec.ID, rec.Name, rec.Status, c.Done, c.Failed, c.Killed, len(a.Elements))
+	if len(a.FailedIndices) > 0 {
+		fmt.Fprintf(o.io.Out, "failed indices: %s\n", joinInts(a.FailedIndices))
+	}
+}

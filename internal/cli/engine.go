@@ -1,0 +1,185 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"path"
+	"slices"
+	"strings"
+	"time"
+
+	capi "github.com/go-cluster-api/clusterapi"
+)
+
+// listFilter selects jobs for status, history and watch.
+type listFilter struct {
+	statuses      []capi.Status
+	name          string // '*' glob on the full job name
+	since         time.Time
+	includePurged bool
+	limit         int
+}
+
+// session is an executor opened by a command that looks at jobs submitted
+// elsewhere (by another capi process or a service sharing the state dir).
+type session struct {
+	ex         *capi.Executor
+	reconnected bool
+}
+
+func (g *globals) openSession() (*session, error) {
+	ex, err := g.newExecutor()
+	if err != nil {
+		return nil, err
+	}
+	return &session{ex: ex}, nil
+}
+
+func (s *session) Close() error { return s.ex.Close() }
+
+// reconnect asks the scheduler, once per session, for the jobs it knows
+// under the prefix and tracks them.
+func (s *session) reconnect(ctx context.Context) error {
+	if s.reconnected {
+		return nil
+	}
+	s.reconnected = true
+	_, err := s.ex.Reconnect(ctx)
+	return err
+}
+
+// list returns the jobs matching f from the job store (and, after
+// reconnect, those the scheduler knows under the prefix), oldest first.
+func (s *session) list(ctx context.Context, f listFilter) ([]capi.Record, error) {
+	recs, err := s.ex.List(ctx, capi.ListFilter{Statuses: f.statuses, Name: f.name, Since: f.since, IncludePurged: f.includePurged, Limit: f.limit})
+	if err != nil {
+		return nil, err
+	}
+	if s.reconnected {
+		// Jobs found through the scheduler that the store does not hold
+		// (submitted by a program running without a store).
+		seen := make(map[string]bool, len(recs))
+		for _, r := range recs {
+			seen[r.ID] = true
+		}
+		for _, j := range s.ex.Jobs() {
+			if r := j.Snapshot(); !seen[r.ID] && matches(r, f) {
+				recs = append(recs, r)
+			}
+		}
+		slices.SortStableFunc(recs, func(a, b capi.Record) int { return a.SubmitTime.Compare(b.SubmitTime) })
+	}
+	return recs, nil
+}
+
+// fresh brings unfinished records up to date: whoever wrote them may have
+// stopped polling, so the scheduler is asked once (one status command for
+// all of them). A failed poll leaves the last known state, with a warning.
+func (s *session) fresh(ctx context.Context, g *globals, recs []capi.Record) []capi.Record {
+	var jobs []*capi.Job
+	var at []int
+	for i, r := range recs {
+		if r.Terminal() {
+			continue
+		}
+		j, err := s.ex.Get(ctx, r.ID)
+		if err != nil {
+			continue
+		}
+		jobs, at = append(jobs, j), append(at, i)
+	}
+	if len(jobs) == 0 {
+		return recs
+	}
+	if err := s.ex.Poll(ctx); err != nil {
+		g.logger().Warn("could not ask the scheduler; showing the last known state", "err", err)
+	}
+	for k, j := range jobs {
+		recs[at[k]] = fixPaths(j.Snapshot())
+	}
+	return recs
+}
+
+func matches(r capi.Record, f listFilter) bool {
+	if len(f.statuses) > 0 && !slices.Contains(f.statuses, r.Status) {
+		return false
+	}
+	if f.name != "" {
+		if ok, _ := path.Match(f.name, r.Name); !ok {
+			return false
+		}
+	}
+	if !f.since.IsZero() && r.SubmitTime.Before(f.since) {
+		return false
+	}
+	return true
+}
+
+// get returns a job by id: tracked already, restored from the job store,
+// or found again through the scheduler. An unknown id is a usage error.
+func (s *session) get(ctx context.Context, id string) (*capi.Job, error) {
+	j, err := s.ex.Get(ctx, id)
+	if err == nil {
+		return j, nil
+	}
+	if !errors.Is(err, capi.ErrNotFound) {
+		return nil, codeErr(err)
+	}
+	// Not in the store: perhaps submitted without one; ask the scheduler.
+	if rerr := s.reconnect(ctx); rerr != nil && !errors.Is(rerr, capi.ErrNoPrefix) {
+		return nil, codeErr(rerr)
+	}
+	if j, ok := s.ex.Job(id); ok {
+		return j, nil
+	}
+	return nil, &exitError{code: ExitUsage, err: err}
+}
+
+// getAll resolves every id, failing on the first unknown one.
+func (s *session) getAll(ctx context.Context, ids []string) ([]*capi.Job, error) {
+	jobs := make([]*capi.Job, 0, len(ids))
+	for _, id := range ids {
+		j, err := s.get(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		jobs = append(jobs, j)
+	}
+	return jobs, nil
+}
+
+// monitor starts polling for jobs this process did not submit; stop it
+// with the returned func.
+func (s *session) monitor(g *globals) func() {
+	m := capi.NewMonitor(s.ex, &capi.MonitorOptions{Interval: g.pollEvery(s.ex)})
+	m.Start()
+	return m.Stop
+}
+
+// fixPaths expands the scheduler's job-id placeholders that records
+// restored from the job store still carry in their log paths.
+func fixPaths(r capi.Record) capi.Record {
+	r.StdoutPath = expandJobID(r.StdoutPath, r.ID)
+	r.StderrPath = expandJobID(r.StderrPath, r.ID)
+	if r.Array != nil {
+		a := *r.Array
+		a.Elements = slices.Clone(a.Elements)
+		for i := range a.Elements {
+			a.Elements[i].StdoutPath = expandJobID(a.Elements[i].StdoutPath, r.ID)
+			a.Elements[i].StderrPath = expandJobID(a.Elements[i].StderrPath, r.ID)
+		}
+		r.Array = &a
+	}
+	return r
+}
+
+// jobIDPlaceholders are the job-id placeholders of every dialect: local,
+// LSF, SLURM (job and array job), Grid Engine.
+var jobIDPlaceholders = strings.NewReplacer("{job_id}", "", "%J", "", "%j", "", "%A", "", "$JOB_ID", "")
+
+func expandJobID(p, id string) string {
+	if p == "" || jobIDPlaceholders.Replace(p) == p {
+		return p
+	}
+	return strings.NewReplacer("{job_id}", id, "%J", id, "%j", id, "%A", id, "$JOB_ID", id).Replace(p)
+}
