@@ -51,7 +51,7 @@ func debianMachine() fakeMachine {
 		links: map[string]string{"/usr/bin/qstat": "/usr/share/gridengine/gridengine-wrapper"},
 		env:   map[string]string{},
 		files: map[string]string{
-			"/etc/default/gridengine":                      "# comment\nSGE_START_EXECD=yes\nSGE_ROOT=/var/lib/gridengine\nSGE_CELL=default\nSGE_ARCH=`\"$SGE_ROOT/util/arch\"`\n",
+			"/etc/default/gridengine":                        "# comment\nSGE_START_EXECD=yes\nSGE_ROOT=/var/lib/gridengine\nSGE_CELL=default\nSGE_ARCH=`\"$SGE_ROOT/util/arch\"`\n",
 			"/var/lib/gridengine/default/common/act_qmaster": "vm\n",
 			"/opt/sge/site/common/act_qmaster":               "head\n",
 		},

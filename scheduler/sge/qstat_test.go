@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -119,21 +120,10 @@ func TestMapState(t *testing.T) {
 	}
 	eqw, _ := mapState("562", "Eqw")
 	for _, want := range []string{"qstat -j 562", "qmod -cj 562", "qdel 562"} {
-		if !contains(eqw.detail, want) {
+		if !strings.Contains(eqw.detail, want) {
 			t.Errorf("Eqw detail %q does not say %q", eqw.detail, want)
 		}
 	}
-}
-
-func contains(s, sub string) bool { return len(sub) == 0 || (len(s) >= len(sub) && indexOf(s, sub) >= 0) }
-
-func indexOf(s, sub string) int {
-	for i := 0; i+len(sub) <= len(s); i++ {
-		if s[i:i+len(sub)] == sub {
-			return i
-		}
-	}
-	return -1
 }
 
 func TestExpandTasks(t *testing.T) {
