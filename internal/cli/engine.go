@@ -23,7 +23,7 @@ type listFilter struct {
 // session is an executor opened by a command that looks at jobs submitted
 // elsewhere (by another capi process or a service sharing the state dir).
 type session struct {
-	ex         *capi.Executor
+	ex          *capi.Executor
 	reconnected bool
 }
 

@@ -251,7 +251,9 @@ func (g *globals) pollEvery(ex *capi.Executor) time.Duration {
 		return g.pollInterval
 	}
 	if ex.Name() == "local" {
-		return 100 * time.Millisecond
+		// Cheap, but not free: every poll reads the spool and writes the
+		// job store, and polling much faster slows the jobs themselves.
+		return 250 * time.Millisecond
 	}
 	return ex.Config().PollInterval
 }
