@@ -76,6 +76,11 @@ func accountingDisabled(res scheduler.Result, err error) bool {
 	return errors.As(err, &cerr) && cerr.Err != nil && cerr.ExitCode == -1 // sacct not installed
 }
 
+// placeholderName is the JobName slurmdbd shows for a job whose submit
+// record it has not received yet: seen on 22.05.8 for a second or so after
+// a job started or ended, with a stale state (PENDING for a running job).
+const placeholderName = "allocation"
+
 // sacctRecord is one job or element line plus what its batch step adds.
 type sacctRecord struct {
 	jobID, state, exitCode, reason, submit, start, end, nodes, maxRSS, name string
@@ -129,6 +134,9 @@ func parseSacct(out []byte, fields []string, loc *time.Location, limit int) ([]s
 			case "JobName":
 				r.name = v
 			}
+		}
+		if r.name == placeholderName {
+			r.name = ""
 		}
 		job, step, isStep := strings.Cut(r.jobID, ".")
 		if isStep {
