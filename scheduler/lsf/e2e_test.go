@@ -186,8 +186,9 @@ func TestEndToEndFakeLSF(t *testing.T) {
 			}
 			peak = max(peak, n)
 		}
-		if peak != 2 {
-			t.Errorf("%d elements ran at once, want the slot limit 2", peak)
+		// Fewer than 2 at once is possible on a loaded machine; more never is.
+		if peak < 1 || peak > 2 {
+			t.Errorf("%d elements ran at once, want at most the slot limit 2", peak)
 		}
 	})
 
