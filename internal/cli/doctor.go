@@ -20,8 +20,6 @@ import (
 
 type doctorOptions struct {
 	*globals
-	// path is the command search path; "" = $PATH.
-	path    string
 	timeout time.Duration
 }
 
@@ -195,8 +193,7 @@ func (o *doctorOptions) checkAccounting(ctx context.Context, s schedulerTools, a
 			return
 		}
 	}
-	var te *timeoutErr
-	if errors.As(err, &te) {
+	if err != nil {
 		add(name, "warn", "%s: %v", s.accounting[0], err)
 		return
 	}
@@ -211,7 +208,7 @@ func (o *doctorOptions) print(checks []check) {
 
 // lookPath finds a command on o.path (or $PATH).
 func (o *doctorOptions) lookPath(name string) (string, error) {
-	dirs := o.path
+	dirs := o.searchPath
 	if dirs == "" {
 		dirs = os.Getenv("PATH")
 	}
@@ -242,8 +239,8 @@ func (o *doctorOptions) probe(ctx context.Context, argv []string) (string, error
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, p, argv[1:]...)
-	if o.path != "" {
-		cmd.Env = append(os.Environ(), "PATH="+o.path)
+	if o.searchPath != "" {
+		cmd.Env = append(os.Environ(), "PATH="+o.searchPath)
 	}
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out

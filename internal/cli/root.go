@@ -51,6 +51,8 @@ type globals struct {
 	// pollInterval overrides how often commands that watch jobs poll the
 	// scheduler; 0 = pollEvery's choice.
 	pollInterval time.Duration
+	// searchPath is where doctor looks for scheduler commands; "" = $PATH.
+	searchPath string
 }
 
 // exitError carries an exit code through cobra.
