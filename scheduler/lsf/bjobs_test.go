@@ -28,7 +28,16 @@ func TestParseBJobsGolden(t *testing.T) {
 		{"bjobs/array.json", "bjobs/not_found.stderr"},
 	}
 	for _, c := range cases {
-		name := strings.NewReplacer("bjobs/", "", ".json", "", ".stderr", "").Replace(c.stdout + "+" + c.stderr)
+		base := func(p string) string {
+			return strings.NewReplacer("bjobs/", "", ".json", "", ".stderr", "").Replace(p)
+		}
+		name := base(c.stdout)
+		switch {
+		case c.stdout == "":
+			name = "stderr_" + base(c.stderr)
+		case c.stderr != "":
+			name += "_with_stderr_" + base(c.stderr)
+		}
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			got, err := parseBJobs(readOptional(t, c.stdout), readOptional(t, c.stderr), testNow)

@@ -32,6 +32,25 @@
 // documented), or a control character is refused with a *scheduler.ValueError
 // rather than written into a script that would run with the wrong paths.
 //
+// # States
+//
+//	PEND PROV PSUSP WAIT        pending (Detail carries PEND_REASON)
+//	RUN USUSP SSUSP             running (suspended jobs have started)
+//	DONE PDONE POST_DONE        done, exit code 0
+//	EXIT + TERM_OWNER/ADMIN...  killed, reason cancelled
+//	EXIT + TERM_RUNLIMIT        failed, reason timeout (also CPULIMIT, DEADLINE)
+//	EXIT + TERM_MEMLIMIT        failed, reason out_of_memory (also SWAP)
+//	EXIT + TERM_PREEMPT         failed, reason preempted
+//	EXIT otherwise              failed, reason exit_code, with EXIT_CODE when shown
+//	ZOMBI                       failed, reason node_failure
+//	POST_ERR                    failed, reason scheduler (the site's post-exec failed)
+//	UNKWN and anything else     unknown: not terminal, the engine keeps polling
+//
+// FINISH_TIME is only read for ended jobs: for a running job with a run
+// limit it is the projected end. Times carry no year; the current one is
+// assumed, or the one before when that would put them more than a day in
+// the future. MAX_MEM is kept as LSF shows it ("5.2 Gbytes").
+//
 // # Accounting
 //
 // Jobs leave bjobs CLEAN_PERIOD seconds (default one hour) after they end.
