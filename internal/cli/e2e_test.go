@@ -1,0 +1,258 @@
+package cli_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// capiBin is the capi binary built once for the end-to-end tests.
+var capiBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "capi-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	capiBin = filepath.Join(dir, "capi")
+	build := exec.Command("go", "build", "-o", capiBin, "github.com/go-cluster-api/clusterapi/cmd/capi")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building capi:", err)
+		os.RemoveAll(dir)
+		os.Exit(2)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// shell is a user at a login node: a home, a state dir and a work dir of
+// their own, nothing from the machine's configuration.
+type shell struct {
+	t   *testing.T
+	dir string
+	env []string
+}
+
+func newShell(t *testing.T) *shell {
+	t.Helper()
+	dir := t.TempDir()
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "CLUSTER_API_CONFIG=") && !strings.HasPrefix(kv, "XDG_") && !strings.HasPrefix(kv, "HOME=") {
+			env = append(env, kv)
+		}
+	}
+	env = append(env, "HOME="+dir, "XDG_STATE_HOME="+filepath.Join(dir, "state"))
+	return &shell{t: t, dir: dir, env: env}
+}
+
+func (s *shell) command(args ...string) *exec.Cmd {
+	cmd := exec.Command(capiBin, args...)
+	cmd.Dir, cmd.Env = s.dir, s.env
+	return cmd
+}
+
+type outcome struct {
+	stdout, stderr string
+	code           int
+}
+
+func (s *shell) capi(args ...string) outcome {
+	s.t.Helper()
+	cmd := s.command(args...)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		s.t.Fatalf("capi %q: %v", args, err)
+	}
+	return outcome{out.String(), errOut.String(), cmd.ProcessState.ExitCode()}
+}
+
+func (o outcome) want(t *testing.T, code int) {
+	t.Helper()
+	if o.code != code {
+		t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", o.code, code, o.stdout, o.stderr)
+	}
+}
+
+// checkRecord checks a JSON job record field by field, as a user's script
+// would read it.
+func checkRecord(t *testing.T, raw json.RawMessage, want map[string]any) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatalf("%v\n%s", err, raw)
+	}
+	for k, v := range want {
+		got, ok := m[k]
+		switch v := v.(type) {
+		case absent:
+			if ok {
+				t.Errorf("%s = %v, want absent", k, got)
+			}
+		case rfc3339:
+			s, _ := got.(string)
+			if _, err := time.Parse(time.RFC3339, s); err != nil {
+				t.Errorf("%s = %v, want an RFC 3339 time", k, got)
+			}
+		default:
+			if !ok || fmt.Sprint(got) != fmt.Sprint(v) {
+				t.Errorf("%s = %v (present %v), want %v", k, got, ok, v)
+			}
+		}
+	}
+	return m
+}
+
+type absent struct{}
+type rfc3339 struct{}
+
+func TestE2ESubmitThenWaitElsewhere(t *testing.T) {
+	t.Parallel()
+	sh := newShell(t)
+	o := sh.capi("submit", "--json", "--name", "hello", "--meta", "sample=S1", "--", "sh", "-c", "sleep 0.2; echo hi")
+	o.want(t, 0)
+	rec := checkRecord(t, json.RawMessage(o.stdout), map[string]any{
+		"name": "hello", "executor": "local", "submit_time": rfc3339{}, "exit_code": nil,
+		"finish_time": absent{}, "reason": absent{},
+	})
+	id, _ := rec["job_id"].(string)
+	if id == "" {
+		t.Fatalf("no job_id in %s", o.stdout)
+	}
+	if st := rec["status"]; st != "pending" && st != "running" {
+		t.Errorf("status right after submit = %v", st)
+	}
+
+	// Another process, which did not submit the job, waits for it.
+	o = sh.capi("wait", id)
+	o.want(t, 0)
+	if !strings.Contains(o.stdout, id+" hello done exit 0") {
+		t.Errorf("wait output %q", o.stdout)
+	}
+
+	o = sh.capi("status", "--json", id)
+	o.want(t, 0)
+	var recs []json.RawMessage
+	if err := json.Unmarshal([]byte(o.stdout), &recs); err != nil || len(recs) != 1 {
+		t.Fatalf("status --json: %v\n%s", err, o.stdout)
+	}
+	checkRecord(t, recs[0], map[string]any{
+		"job_id": id, "name": "hello", "status": "done", "exit_code": 0, "reason": absent{},
+		"exec_host": "localhost", "submit_time": rfc3339{}, "start_time": rfc3339{}, "finish_time": rfc3339{},
+		"metadata": map[string]any{"sample": "S1"}, "command": "sh -c 'sleep 0.2; echo hi'",
+	})
+
+	o = sh.capi("logs", id)
+	o.want(t, 0)
+	if o.stdout != "hi\n" {
+		t.Errorf("logs = %q", o.stdout)
+	}
+}
+
+func TestE2EFailedJob(t *testing.T) {
+	t.Parallel()
+	sh := newShell(t)
+	o := sh.capi("submit", "--", "sh", "-c", "exit 3")
+	o.want(t, 0)
+	id := strings.TrimSpace(o.stdout)
+	sh.capi("wait", id).want(t, 1)
+	o = sh.capi("status", "--json", "--status", "failed")
+	o.want(t, 0)
+	var recs []json.RawMessage
+	if err := json.Unmarshal([]byte(o.stdout), &recs); err != nil || len(recs) != 1 {
+		t.Fatalf("status --json: %v\n%s", err, o.stdout)
+	}
+	checkRecord(t, recs[0], map[string]any{"job_id": id, "status": "failed", "exit_code": 3, "reason": "exit_code", "name": "sh"})
+}
+
+func TestE2EArray200(t *testing.T) {
+	t.Parallel()
+	sh := newShell(t)
+	o := sh.capi("array", "--range", "1-200", "--max-concurrent", "4", "--wait", "--",
+		"sh", "-c", "exit $((CAPI_ARRAY_INDEX % 50 == 0))")
+	o.want(t, 1)
+	if strings.ContainsAny(o.stdout, "\x1b\r") {
+		t.Errorf("progress written to a pipe has escape codes:\n%q", o.stdout)
+	}
+	lines := strings.Split(strings.TrimSpace(o.stdout), "\n")
+	if len(lines) < 4 {
+		t.Fatalf("output:\n%s", o.stdout)
+	}
+	tail := lines[len(lines)-3:]
+	if !strings.Contains(tail[0], "200/200 finished: done 196, failed 4, running 0, pending 0") ||
+		!strings.Contains(tail[1], "failed: 196 done, 4 failed, 0 killed of 200") ||
+		tail[2] != "failed indices: 50,100,150,200" {
+		t.Errorf("end of output:\n%s", strings.Join(tail, "\n"))
+	}
+}
+
+func TestE2ECancelWhileWaiting(t *testing.T) {
+	t.Parallel()
+	sh := newShell(t)
+	o := sh.capi("submit", "--", "sleep", "60")
+	o.want(t, 0)
+	id := strings.TrimSpace(o.stdout)
+
+	wait := sh.command("wait", id)
+	var waitOut bytes.Buffer
+	wait.Stdout, wait.Stderr = &waitOut, &waitOut
+	if err := wait.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Poll until the job runs, then cancel it from a third process.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		o := sh.capi("status", "--json", id)
+		if strings.Contains(o.stdout, `"status": "running"`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("job never ran: %s %s", o.stdout, o.stderr)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	sh.capi("cancel", id).want(t, 0)
+	err := wait.Wait()
+	if code := wait.ProcessState.ExitCode(); code != 130 {
+		t.Errorf("wait exited %d (%v), want 130: %s", code, err, waitOut.String())
+	}
+	o = sh.capi("status", "--json", id)
+	if !strings.Contains(o.stdout, `"status": "killed"`) || !strings.Contains(o.stdout, `"reason": "cancelled"`) {
+		t.Errorf("status after cancel: %s", o.stdout)
+	}
+}
+
+func TestE2EMisuse(t *testing.T) {
+	t.Parallel()
+	sh := newShell(t)
+	for _, args := range [][]string{
+		{"submit"},
+		{"--bogus", "status"},
+		{"wait"},
+		{"array", "--range", "x", "--", "true"},
+		{"--config", "/nonexistent/capi.yaml", "status"},
+		{"--executor", "pbs", "status"},
+		{"status", "77"},
+	} {
+		o := sh.capi(args...)
+		if o.code != 2 {
+			t.Errorf("capi %q: exit %d, want 2 (%s)", args, o.code, o.stderr)
+		}
+		if !strings.HasPrefix(o.stderr, "capi: ") || strings.Count(o.stderr, "\n") != 1 || strings.Contains(o.stderr, "goroutine") {
+			t.Errorf("capi %q: stderr is not one line: %q", args, o.stderr)
+		}
+	}
+}
