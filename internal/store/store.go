@@ -142,6 +142,11 @@ func (s *Store) write(ctx context.Context, durable bool, fn func(tx *sql.Tx) err
 		return s.wrap(err)
 	}
 	defer conn.Close()
+	unlock, err := s.lockWriter(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	if durable {
 		if _, err := conn.ExecContext(ctx, "PRAGMA synchronous=FULL"); err != nil {
 			return s.wrap(err)
@@ -193,13 +198,6 @@ func newToken() string {
 // Times are stored as INTEGER nanoseconds since the Unix epoch (always UTC,
 // compact, ordered, compared without parsing); NULL is "unknown". That
 // covers the years 1678 to 2262.
-func toNanos(t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
-	return t.UnixNano()
-}
-
 func fromNanos(n sql.NullInt64) time.Time {
 	if !n.Valid {
 		return time.Time{}

@@ -3,7 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
-	"errors"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -66,44 +66,52 @@ func (s *Store) ApplyPoll(ctx context.Context, changes []Change) (unknown []Key,
 			return err
 		}
 		defer a.close()
+		ids, err := a.loadJobs(ctx, tx, changes)
+		if err != nil {
+			return fmt.Errorf("job store: reading current states: %w", err)
+		}
 		for i := range changes {
-			found, err := a.apply(ctx, &changes[i])
-			if err != nil {
-				return fmt.Errorf("job store: recording job %s: %w", changes[i].Key, err)
-			}
-			if !found {
+			if ids[i] == 0 {
 				unknown = append(unknown, changes[i].Key)
+				continue
+			}
+			if err := a.apply(ctx, tx, ids[i], &changes[i]); err != nil {
+				return fmt.Errorf("job store: recording job %s: %w", changes[i].Key, err)
 			}
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, s.wrap(err)
 	}
 	return unknown, nil
 }
 
-// applier holds the statements of one ApplyPoll transaction, prepared once
-// and run for every change.
+// lookupChunk bounds the JSON array of ids bound to one lookup query.
+const lookupChunk = 4096
+
+// applier holds what one ApplyPoll transaction needs: statements prepared
+// once, and the current state of every job (and element) it touches, read
+// in bulk and kept up to date as changes are applied, so that a job named
+// twice in one poll is compared with its latest state.
 type applier struct {
-	now                                       int64
-	selJob, updJob, touchJob, selElem, upsert *sql.Stmt
-	insEvent                                  *sql.Stmt
+	now                      int64
+	updJob, touchJob, upsert *sql.Stmt
+	insEvent                 *sql.Stmt
+
+	jobs  map[int64]*state
+	elems map[int64]map[int]*state // loaded per job on first use
 }
 
 func prepareApplier(ctx context.Context, tx *sql.Tx, now int64) (*applier, error) {
-	a := &applier{now: now}
+	a := &applier{now: now, jobs: map[int64]*state{}, elems: map[int64]map[int]*state{}}
 	stmts := []struct {
 		dst **sql.Stmt
 		sql string
 	}{
-		{&a.selJob, `SELECT id, status, reason, detail, exit_code, exec_host, max_mem, start_time, finish_time
-			FROM jobs WHERE scheduler = ? AND job_id = ? AND superseded = 0`},
 		{&a.updJob, `UPDATE jobs SET status = ?, reason = ?, detail = ?, exit_code = ?, exec_host = ?, max_mem = ?,
 			start_time = ?, finish_time = ?, updated_at = ? WHERE id = ?`},
 		{&a.touchJob, `UPDATE jobs SET updated_at = ? WHERE id = ?`},
-		{&a.selElem, `SELECT status, reason, detail, exit_code, host, start_time, finish_time
-			FROM elements WHERE job = ? AND idx = ?`},
 		{&a.upsert, `INSERT INTO elements (job, idx, status, reason, detail, exit_code, host, start_time, finish_time, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (job, idx) DO UPDATE SET status = excluded.status, reason = excluded.reason,
@@ -123,11 +131,66 @@ func prepareApplier(ctx context.Context, tx *sql.Tx, now int64) (*applier, error
 }
 
 func (a *applier) close() {
-	for _, st := range []*sql.Stmt{a.selJob, a.updJob, a.touchJob, a.selElem, a.upsert, a.insEvent} {
+	for _, st := range []*sql.Stmt{a.updJob, a.touchJob, a.upsert, a.insEvent} {
 		if st != nil {
 			st.Close()
 		}
 	}
+}
+
+// loadJobs reads the current state of every job named in changes and
+// returns their row ids by change (0: unknown). One query per scheduler and
+// chunk instead of one per job: per-statement overhead, not SQLite's work,
+// dominates a lookup by key.
+func (a *applier) loadJobs(ctx context.Context, tx *sql.Tx, changes []Change) ([]int64, error) {
+	ids := make([]int64, len(changes))
+	bySched := map[string][]int{}
+	for i, c := range changes {
+		bySched[c.Key.Scheduler] = append(bySched[c.Key.Scheduler], i)
+	}
+	for sched, idx := range bySched {
+		for len(idx) > 0 {
+			chunk := idx[:min(len(idx), lookupChunk)]
+			idx = idx[len(chunk):]
+			jobIDs := make([]string, len(chunk))
+			for k, i := range chunk {
+				jobIDs[k] = changes[i].Key.JobID
+			}
+			arg, err := json.Marshal(jobIDs)
+			if err != nil {
+				return nil, err
+			}
+			// k.key is the position in the array, which maps back to the
+			// change. CROSS JOIN keeps json_each as the outer loop, so that every
+			// id is one lookup in the jobs_key index rather than a scan of jobs.
+			rows, err := tx.QueryContext(ctx, `
+SELECT k.key, j.id, j.status, j.reason, j.detail, j.exit_code, j.exec_host, j.max_mem, j.start_time, j.finish_time
+FROM json_each(?) k CROSS JOIN jobs j ON j.scheduler = ? AND j.job_id = k.value AND j.superseded = 0`, string(arg), sched)
+			if err != nil {
+				return nil, err
+			}
+			for rows.Next() {
+				var (
+					pos int
+					id  int64
+					st  state
+				)
+				if err := rows.Scan(&pos, &id, &st.status, &st.reason, &st.detail, &st.exit, &st.host, &st.maxMem, &st.start, &st.finish); err != nil {
+					rows.Close()
+					return nil, err
+				}
+				ids[chunk[pos]] = id
+				a.jobs[id] = &st
+			}
+			if err := rows.Close(); err != nil {
+				return nil, err
+			}
+			if err := rows.Err(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return ids, nil
 }
 
 // state is the comparable form of a job or element state as stored.
@@ -174,38 +237,37 @@ func nullable(n sql.NullInt64) any {
 	return n.Int64
 }
 
-func (a *applier) apply(ctx context.Context, c *Change) (found bool, err error) {
-	var id int64
-	var old state
-	err = a.selJob.QueryRowContext(ctx, c.Key.Scheduler, c.Key.JobID).
-		Scan(&id, &old.status, &old.reason, &old.detail, &old.exit, &old.host, &old.maxMem, &old.start, &old.finish)
-	if errors.Is(err, sql.ErrNoRows) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
+func (a *applier) apply(ctx context.Context, tx *sql.Tx, id int64, c *Change) error {
 	touched := false
 	if j := c.Job; j != nil {
+		old := a.jobs[id]
 		n := old.merge(j.Status, j.Reason, j.Detail, j.ExitCode, j.ExecHost, j.MaxMem, j.StartTime, j.FinishTime)
-		if n != old {
+		if n != *old {
 			if _, err := a.updJob.ExecContext(ctx, n.status, n.reason, n.detail, nullable(n.exit), n.host, n.maxMem,
 				nullable(n.start), nullable(n.finish), a.now, id); err != nil {
-				return true, err
+				return err
 			}
 			touched = true
 			if old.eventful(n) {
 				if _, err := a.insEvent.ExecContext(ctx, id, nil, a.now, n.status, n.reason, n.detail, nullable(n.exit)); err != nil {
-					return true, err
+					return err
 				}
 			}
+			*old = n
 		}
+	}
+	if len(c.Elements) == 0 {
+		return nil
+	}
+	elems, err := a.loadElements(ctx, tx, id)
+	if err != nil {
+		return err
 	}
 	elemsChanged := false
 	for i := range c.Elements {
-		changed, err := a.applyElement(ctx, id, &c.Elements[i])
+		changed, err := a.applyElement(ctx, id, elems, &c.Elements[i])
 		if err != nil {
-			return true, fmt.Errorf("element %d: %w", c.Elements[i].Index, err)
+			return fmt.Errorf("element %d: %w", c.Elements[i].Index, err)
 		}
 		elemsChanged = elemsChanged || changed
 	}
@@ -213,33 +275,62 @@ func (a *applier) apply(ctx context.Context, c *Change) (found bool, err error) 
 	// look at the job rows only.
 	if elemsChanged && !touched {
 		if _, err := a.touchJob.ExecContext(ctx, a.now, id); err != nil {
-			return true, err
+			return err
 		}
 	}
-	return true, nil
+	return nil
 }
 
-func (a *applier) applyElement(ctx context.Context, job int64, e *ElementState) (bool, error) {
-	var old state
-	err := a.selElem.QueryRowContext(ctx, job, e.Index).
-		Scan(&old.status, &old.reason, &old.detail, &old.exit, &old.host, &old.start, &old.finish)
-	isNew := errors.Is(err, sql.ErrNoRows)
-	if err != nil && !isNew {
-		return false, err
+// loadElements reads all stored elements of a job at once: an array poll
+// usually reports many of them.
+func (a *applier) loadElements(ctx context.Context, tx *sql.Tx, job int64) (map[int]*state, error) {
+	if m, ok := a.elems[job]; ok {
+		return m, nil
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT idx, status, reason, detail, exit_code, host, start_time, finish_time
+		FROM elements WHERE job = ?`, job)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	m := map[int]*state{}
+	for rows.Next() {
+		var (
+			idx int
+			st  state
+		)
+		if err := rows.Scan(&idx, &st.status, &st.reason, &st.detail, &st.exit, &st.host, &st.start, &st.finish); err != nil {
+			return nil, err
+		}
+		m[idx] = &st
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	a.elems[job] = m
+	return m, nil
+}
+
+func (a *applier) applyElement(ctx context.Context, job int64, elems map[int]*state, e *ElementState) (bool, error) {
+	old, ok := elems[e.Index]
+	if !ok {
+		old = &state{}
 	}
 	n := old.merge(e.Status, e.Reason, e.Detail, e.ExitCode, e.Host, "", e.StartTime, e.FinishTime)
-	if !isNew && n == old {
+	if ok && n == *old {
 		return false, nil
 	}
 	if _, err := a.upsert.ExecContext(ctx, job, e.Index, n.status, n.reason, n.detail, nullable(n.exit), n.host,
 		nullable(n.start), nullable(n.finish), a.now); err != nil {
 		return false, err
 	}
-	if isNew || old.eventful(n) {
+	if !ok || old.eventful(n) {
 		if _, err := a.insEvent.ExecContext(ctx, job, e.Index, a.now, n.status, n.reason, n.detail, nullable(n.exit)); err != nil {
 			return false, err
 		}
 	}
+	*old = n
+	elems[e.Index] = old
 	return true, nil
 }
 
