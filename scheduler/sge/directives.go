@@ -39,6 +39,10 @@ func directives(job *scheduler.Job, set settings) ([]string, error) {
 	add("-V")
 
 	wd := r.WorkDir
+	if pseudoVar(wd) {
+		return nil, &scheduler.ValueError{Kind: "work directory", Value: wd,
+			Hint: "Grid Engine replaces $HOME, $USER, $JOB_ID, $JOB_NAME, $HOSTNAME and $TASK_ID in a job's working directory and has no escape for them; choose a directory whose name does not contain them"}
+	}
 	if wd != "" && representable(wd, false) {
 		add("-wd", word(wd))
 	} else {
@@ -145,6 +149,19 @@ func representable(v string, pathList bool) bool {
 		return false
 	}
 	return !pathList || !strings.Contains(v, ",")
+}
+
+// pseudoVars are what Grid Engine expands in -wd, -cwd and -o/-e paths,
+// matched as prefixes ("$HOMEx" is $HOME then "x"); "${HOME}" is left alone.
+var pseudoVars = []string{"$HOME", "$USER", "$JOB_ID", "$JOB_NAME", "$HOSTNAME", "$TASK_ID"}
+
+func pseudoVar(s string) bool {
+	for _, v := range pseudoVars {
+		if strings.Contains(s, v) {
+			return true
+		}
+	}
+	return false
 }
 
 // word renders a value for a #$ line: bare when it has no blanks, else in

@@ -147,6 +147,8 @@ func TestDirectivesRefuse(t *testing.T) {
 		{"queue with a space", scheduler.Job{Name: "j", Resources: scheduler.Resources{Queue: "a q"}}, "queue"},
 		{"queue with a newline", scheduler.Job{Name: "j", Resources: scheduler.Resources{Queue: "a\n#$ -l x=1"}}, "queue"},
 		{"account with a quote", scheduler.Job{Name: "j", Resources: scheduler.Resources{Account: "o'k"}}, "account"},
+		{"work dir with $HOME", scheduler.Job{Name: "j", Resources: scheduler.Resources{WorkDir: "/data/$HOME/x"}}, "work directory"},
+		{"work dir with $USER", scheduler.Job{Name: "j", Resources: scheduler.Resources{WorkDir: "/data/a$USERb"}}, "work directory"},
 		{"array from 0", scheduler.Job{Name: "j", Resources: ok, Array: &scheduler.Array{First: 0, Last: 9}}, "array range"},
 		{"array backwards", scheduler.Job{Name: "j", Resources: ok, Array: &scheduler.Array{First: 5, Last: 2}}, "array range"},
 		{"negative limit", scheduler.Job{Name: "j", Resources: ok, Array: &scheduler.Array{First: 1, Last: 2, MaxConcurrent: -1}}, "array max concurrent"},

@@ -48,9 +48,13 @@
 //     no escape for them; a double-quoted value keeps its blanks.
 //   - '#' starts a comment, even inside quotes: "a#b" reads as "a".
 //   - '\' and '$' are kept literally. Grid Engine later expands its own
-//     pseudo variables in -o/-e paths ($HOME, $USER, $JOB_ID, $JOB_NAME,
-//     $HOSTNAME, $TASK_ID); there is no way to escape them. No shell ever
-//     reads a #$ line, so nothing else can be injected.
+//     pseudo variables ($HOME, $USER, $JOB_ID, $JOB_NAME, $HOSTNAME,
+//     $TASK_ID, matched as prefixes: "$HOMEx" is $HOME then "x"; "${HOME}"
+//     is left alone) in -o/-e paths and in the working directory, from -wd
+//     and -cwd alike; there is no way to escape them. In log paths they are
+//     a feature (capi's own $JOB_ID/$TASK_ID); a work directory containing
+//     one is a *scheduler.ValueError. No shell ever reads a #$ line, so
+//     nothing else can be injected.
 //   - -o/-e take a list "[[host]:]path,...": ',' separates paths and the part
 //     before a ':' is a host name. A leading ':' (empty host) keeps colons in
 //     the path; commas cannot be written.
