@@ -374,6 +374,18 @@ func TestApplyPoll(t *testing.T) {
 		}
 	}
 
+	// The same job twice in one poll: the second is compared with the
+	// first, not with what was stored before the poll.
+	if _, err := s.ApplyPoll(ctx, []Change{
+		{Key: a, Job: &JobState{Status: scheduler.Pending}},
+		{Key: a, Job: &JobState{Status: scheduler.Running}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if events, err := s.Events(ctx, a); err != nil || len(events) != 4 {
+		t.Errorf("events of %s = %+v, %v; want pending, running, pending, running", a, events, err)
+	}
+
 	// A change without a status is refused as a whole.
 	_, err = s.ApplyPoll(ctx, []Change{
 		{Key: a, Job: &JobState{Status: scheduler.Done}},
