@@ -1,0 +1,66 @@
+package clusterapi
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// newLocalExecutor is an executor over the real local scheduler with its
+// own state dir.
+func newLocalExecutor(t *testing.T, slots int) *Executor {
+	t.Helper()
+	e, err := New(Config{StateDir: t.TempDir(), LocalSlots: slots, InMemory: true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	return e
+}
+
+func TestLocalWorkDirWithSpacesAndQuotes(t *testing.T) {
+	t.Parallel()
+	e := newLocalExecutor(t, 2)
+	if e.Name() != "local" {
+		t.Fatalf("executor %q, want local", e.Name())
+	}
+	wd := filepath.Join(t.TempDir(), `my "work" dir $HOME 'x' \n`)
+	s := JobSpec{
+		Name:      `na"me; rm -rf /`,
+		Command:   `echo "out:$GREETING"; pwd; echo err >&2; exit 3`,
+		Env:       map[string]string{"GREETING": `it's "quoted" $HOME`},
+		Resources: Resources{WorkDir: wd},
+	}
+	j, err := e.Submit(context.Background(), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	r, err := j.Wait(ctx)
+	if err != nil {
+		t.Fatalf("job did not end: %v (%+v)", err, r)
+	}
+	if r.Status != Failed || r.ExitCode == nil || *r.ExitCode != 3 || r.Reason != ReasonExitCode {
+		t.Errorf("record = %s exit %v reason %s, want failed 3 exit_code", r.Status, r.ExitCode, r.Reason)
+	}
+	if want := filepath.Join(wd, "stdout."+j.ID()+".log"); r.StdoutPath != want {
+		t.Errorf("stdout path = %q, want %q", r.StdoutPath, want)
+	}
+	out, err := os.ReadFile(r.StdoutPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "out:it's \"quoted\" $HOME\n" + wd + "\n"; string(out) != want {
+		t.Errorf("stdout = %q, want %q", out, want)
+	}
+	errOut, err := os.ReadFile(filepath.Join(wd, "stderr."+j.ID()+".log"))
+	if err != nil || string(errOut) != "err\n" {
+		t.Errorf("stderr = %q, %v", errOut, err)
+	}
+	if filepath.Dir(r.ScriptPath) != wd {
+		t.Errorf("script %q not in the work dir", r.ScriptPath)
+	}
+}
