@@ -9,11 +9,12 @@
 //
 // Several processes (a service and a few capi commands) open the file at
 // once. The database runs in WAL mode, so readers never wait for writers;
-// writers take the write lock when their transaction begins and wait up to
-// five seconds for another process's transaction (busy_timeout) instead of
-// failing with "database is locked". Within a process, writes go through a
-// single connection. WAL needs memory shared between the processes, so the
-// state directory must be on a local file system, not NFS.
+// writers queue on a flock of jobs.db.lock (woken as soon as the holder
+// commits, so a busy service cannot starve a capi command) and then take
+// SQLite's write lock at BEGIN, with busy_timeout (5 s) as the fallback for
+// other programs. Within a process, writes go through a single connection.
+// WAL needs memory shared between the processes, so the state directory
+// must be on a local file system, not NFS.
 //
 // # Durability
 //
