@@ -104,6 +104,7 @@ func (o *arrayOptions) run(ctx context.Context, argv []string) error {
 	}
 	if !o.wait {
 		awaitStart(ex, job)
+		o.leaveDispatcher(ex, job)
 		return printSubmitted(o.globals, job.Snapshot())
 	}
 	if !o.json {

@@ -256,3 +256,30 @@ func TestE2EMisuse(t *testing.T) {
 		}
 	}
 }
+
+func TestE2EArrayWithoutWaitRunsToTheEnd(t *testing.T) {
+	t.Parallel()
+	sh := newShell(t)
+	// One cpu slot: capi array exits long before the last element can
+	// start; its background dispatcher starts them.
+	o := sh.capi("--set", "local_slots=1", "array", "--range", "1-5", "--",
+		"sh", "-c", `sleep 0.1; touch "done.$CAPI_ARRAY_INDEX"`)
+	o.want(t, 0)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		n := 0
+		for i := 1; i <= 5; i++ {
+			if _, err := os.Stat(filepath.Join(sh.dir, fmt.Sprintf("done.%d", i))); err == nil {
+				n++
+			}
+		}
+		if n == 5 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d of 5 elements ran", n)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	sh.capi("wait", strings.TrimSpace(o.stdout)).want(t, 0)
+}

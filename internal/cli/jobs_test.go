@@ -289,7 +289,7 @@ func TestHelpHasExamples(t *testing.T) {
 	e := newEnv(t)
 	root := newRootCmd(&globals{})
 	for _, c := range root.Commands() {
-		if c.Name() == "help" {
+		if c.Name() == "help" || c.Hidden {
 			continue
 		}
 		t.Run(c.Name(), func(t *testing.T) {
@@ -320,5 +320,20 @@ func TestFixPaths(t *testing.T) {
 		Array: &capi.ArrayRecord{Elements: []capi.Element{{Index: 1, StdoutPath: "/w/o.%A.1.log"}}}})
 	if r.StdoutPath != "/w/stdout.7.log" || r.StderrPath != "/w/e.7.log" || r.Array.Elements[0].StdoutPath != "/w/o.7.1.log" {
 		t.Errorf("fixPaths: %+v %+v", r, r.Array.Elements)
+	}
+}
+
+func TestLocalDispatchRunsWhatSubmitLeftPending(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	// One slot: the submitting process starts element 1 and exits; the
+	// others wait for a dispatcher.
+	r := e.run("--set", "local_slots=1", "array", "--range", "1-4", "--work-dir", e.work, "--", "sh", "-c", "sleep 0.1")
+	wantCode(t, r, ExitOK)
+	id := strings.TrimSpace(r.out)
+	wantCode(t, e.run("--set", "local_slots=1", "local-dispatch", id), ExitOK)
+	recs := e.records("status", id)
+	if a := recs[0].Array; recs[0].Status != capi.Done || a.Counts.Done != 4 {
+		t.Errorf("after dispatch: %s %+v", recs[0].Status, a.Counts)
 	}
 }

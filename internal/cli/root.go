@@ -53,6 +53,9 @@ type globals struct {
 	pollInterval time.Duration
 	// searchPath is where doctor looks for scheduler commands; "" = $PATH.
 	searchPath string
+	// self is the capi binary, to start background helpers with; "" (in
+	// tests) starts none.
+	self string
 }
 
 // exitError carries an exit code through cobra.
@@ -75,7 +78,9 @@ func usageErr(format string, args ...any) error {
 
 // Main runs capi with os.Args and returns the process exit code.
 func Main() int {
-	return Run(os.Args[1:], IO{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr})
+	g := &globals{io: IO{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}}
+	g.self = selfPath()
+	return run(os.Args[1:], g)
 }
 
 // Run runs capi with args and returns the exit code.
@@ -172,6 +177,7 @@ on this machine.`,
 		newScriptCmd(g),
 		newConfigCmd(g),
 		newDoctorCmd(g),
+		newDispatchCmd(g),
 	)
 	addCompletionCmd(root)
 	return root

@@ -54,6 +54,7 @@ func (o *submitOptions) run(ctx context.Context, argv []string) error {
 		return codeErr(err)
 	}
 	awaitStart(ex, job)
+	o.leaveDispatcher(ex, job)
 	return printSubmitted(o.globals, job.Snapshot())
 }
 
