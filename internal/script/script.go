@@ -71,6 +71,10 @@ func Render(s Spec) ([]byte, error) {
 		b.WriteString("# capi: record the exit status next to the script, for the monitor\n")
 		fmt.Fprintf(&b, "__capi_exit_file=%s\".${%s}%s.exit\"\n", q, idVar, suffix)
 		b.WriteString("trap '__capi_rc=$?; printf \"%d\\n\" \"$__capi_rc\" > \"$__capi_exit_file\" 2>/dev/null' EXIT\n")
+		// Without these, a shell killed by a signal runs its EXIT trap with
+		// the status of its last finished command (often 0), and a cancelled
+		// job would read as done. With them the status is 128+signal.
+		b.WriteString("trap 'exit 129' HUP\ntrap 'exit 130' INT\ntrap 'exit 143' TERM\n")
 	}
 	if s.Array && s.Dialect.ArrayIndexVar != "" {
 		fmt.Fprintf(&b, "export CAPI_ARRAY_INDEX=\"${%s}\"\n", s.Dialect.ArrayIndexVar)

@@ -6,7 +6,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/go-cluster-api/clusterapi/scheduler"
 )
@@ -38,6 +40,9 @@ func TestRenderOrder(t *testing.T) {
 # capi: record the exit status next to the script, for the monitor
 __capi_exit_file='/w/job.1'".${TEST_JOB_ID}.exit"
 trap '__capi_rc=$?; printf "%d\n" "$__capi_rc" > "$__capi_exit_file" 2>/dev/null' EXIT
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
 export A='1'
 export B='2'
 config-pro
@@ -96,6 +101,44 @@ func TestRenderedScriptRuns(t *testing.T) {
 	if !ok || code != 7 {
 		t.Errorf("exit file: %d, %v; want 7", code, ok)
 	}
+}
+
+// A job killed by SIGTERM (how every scheduler cancels) must not leave an
+// exit file that says 0.
+func TestExitFileRecordsTermination(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	var w Writer
+	content, err := Render(Spec{ExitFileBase: ExitFileBase(filepath.Join(dir, "job.1.sh")), Dialect: testDialect,
+		Command: "touch started; sleep 30"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path, err := w.Write(dir, "job", content)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(path)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "TEST_JOB_ID=9")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for !exists(filepath.Join(dir, "started")) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+	cmd.Wait()
+	code, ok := ReadExitFile(ExitFilePath(path, "9", 0, false))
+	if !ok || code != 143 {
+		t.Errorf("exit file after SIGTERM: %d, %v; want 143", code, ok)
+	}
+}
+
+func exists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }
 
 func TestRenderRejectsUnsafe(t *testing.T) {

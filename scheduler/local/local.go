@@ -29,7 +29,11 @@ type Scheduler struct {
 	slots int
 	log   *slog.Logger
 	grace time.Duration
-	owner *os.File // owners/{pid}, flocked while this Scheduler lives
+	// ownerID names this Scheduler instance in the spool; owners/{ownerID}
+	// is flocked while it lives, so pending jobs it owned are adopted by
+	// others once it is closed or its process died.
+	ownerID string
+	owner   *os.File
 
 	kick chan struct{}
 	stop chan struct{}
@@ -89,7 +93,8 @@ func New(opts scheduler.Options) (*Scheduler, error) {
 	if err := s.sp.init(); err != nil {
 		return nil, err
 	}
-	owner, err := os.OpenFile(filepath.Join(s.sp.dir, "owners", strconv.Itoa(os.Getpid())), os.O_RDWR|os.O_CREATE, 0o644)
+	s.ownerID = fmt.Sprintf("%d-%d", os.Getpid(), time.Now().UnixNano())
+	owner, err := os.OpenFile(s.ownerPath(s.ownerID), os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("local executor: %w", err)
 	}
@@ -160,7 +165,7 @@ func (s *Scheduler) Submit(ctx context.Context, job *scheduler.Job) (string, err
 		Stdout:    job.StdoutPath,
 		Stderr:    job.StderrPath,
 		CPUs:      max(job.Resources.CPUs, 1),
-		Owner:     os.Getpid(),
+		Owner:     s.ownerID,
 		Submitted: time.Now(),
 	}
 	if jf.CPUs > s.slots {
@@ -219,8 +224,11 @@ func (s *Scheduler) Close() error {
 	s.mu.Unlock()
 	close(s.stop)
 	<-s.done
+	os.Remove(s.ownerPath(s.ownerID))
 	return s.owner.Close()
 }
+
+func (s *Scheduler) ownerPath(id string) string { return filepath.Join(s.sp.dir, "owners", id) }
 
 func (s *Scheduler) wake() {
 	select {
@@ -229,16 +237,23 @@ func (s *Scheduler) wake() {
 	}
 }
 
+// recheck is how often queued work is retried without a kick: slots freed
+// by jobs of other processes sharing the spool wake nobody here.
+const recheck = 250 * time.Millisecond
+
 func (s *Scheduler) dispatchLoop() {
 	defer close(s.done)
+	tick := time.NewTicker(recheck)
+	defer tick.Stop()
 	for {
 		select {
 		case <-s.stop:
 			return
 		case <-s.kick:
-			if err := s.dispatch(); err != nil {
-				s.log.Error("local executor: dispatch failed", "err", err)
-			}
+		case <-tick.C:
+		}
+		if err := s.dispatch(); err != nil {
+			s.log.Error("local executor: dispatch failed", "err", err)
 		}
 	}
 }
@@ -540,7 +555,7 @@ func (s *Scheduler) inspect(j *jobFile) (obs []scheduler.Observation, allEnded, 
 		default:
 			allEnded = false
 			obs = append(obs, s.observation(j, el, scheduler.Pending, "", "", 0, false, time.Time{}, time.Time{}))
-			if j.Owner != os.Getpid() && !locked(filepath.Join(s.sp.dir, "owners", strconv.Itoa(j.Owner))) {
+			if j.Owner != s.ownerID && !locked(s.ownerPath(j.Owner)) {
 				orphan = true
 			}
 		}
@@ -599,10 +614,10 @@ func (s *Scheduler) adopt(j *jobFile) {
 	}
 	defer unlock()
 	cur, err := s.sp.readJob(j.ID)
-	if err != nil || (cur.Owner != j.Owner && locked(filepath.Join(s.sp.dir, "owners", strconv.Itoa(cur.Owner)))) {
+	if err != nil || cur.Owner == s.ownerID || (cur.Owner != j.Owner && locked(s.ownerPath(cur.Owner))) {
 		return
 	}
-	cur.Owner = os.Getpid()
+	cur.Owner = s.ownerID
 	if err := s.sp.writeJob(cur); err != nil {
 		return
 	}

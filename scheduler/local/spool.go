@@ -25,7 +25,7 @@ type jobFile struct {
 	First         int       `json:"first"`
 	Last          int       `json:"last"`
 	MaxConcurrent int       `json:"max_concurrent"`
-	Owner         int       `json:"owner"`
+	Owner         string    `json:"owner"`
 	Submitted     time.Time `json:"submitted"`
 }
 

@@ -1,0 +1,23 @@
+package integration
+
+import (
+	"os"
+	"testing"
+	"time"
+
+	"github.com/go-cluster-api/clusterapi/internal/fakelsf/fakelsftest"
+	"github.com/go-cluster-api/clusterapi/internal/runner"
+)
+
+// TestFakeLSF runs the suite against the fake LSF on PATH: the same
+// commands, output formats and quirks as real LSF (see internal/fakelsf).
+func TestFakeLSF(t *testing.T) {
+	bin := fakelsftest.Build(t)
+	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	cluster := fakelsftest.NewCluster(t, "FAKELSF_CLEAN_PERIOD=2")
+	runSuite(t, target{
+		executor: "lsf",
+		runner:   cluster.Runner(&runner.Exec{Timeout: 30 * time.Second}),
+		timeout:  time.Minute,
+	})
+}
