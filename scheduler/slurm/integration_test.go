@@ -204,6 +204,9 @@ func (c *cluster) wait(t *testing.T, sub submission, indices []int, limit time.D
 			c.resolveMissing(t, sub, missing, final)
 		}
 		if len(final) == len(keys) {
+			for _, k := range keys {
+				t.Logf("job %s element %d: %s, %s", sub.id, k, final[k].Status, final[k].Detail)
+			}
 			return final
 		}
 		if time.Now().After(deadline) {
