@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -478,7 +479,9 @@ func floatValue(n *yaml.Node) (float64, error) {
 		return 0, err
 	}
 	v, err := strconv.ParseFloat(s, 64)
-	if err != nil || v < 0 {
+	// NaN and infinities parse as floats but turn into garbage durations
+	// (NaN → a negative one on amd64); 1e10 hours is far beyond any use.
+	if err != nil || v < 0 || math.IsNaN(v) || v > 1e10 {
 		return 0, fmt.Errorf("must be a non-negative number, not %q", s)
 	}
 	return v, nil
