@@ -45,15 +45,27 @@ func (s *Scheduler) Poll(ctx context.Context, q scheduler.Query) ([]scheduler.Ob
 // qstatJob is one <job_list> entry. Running array tasks come one per entry
 // with their task number in <tasks>; pending tasks come as ranges.
 type qstatJob struct {
-	Number    string `xml:"JB_job_number"`
-	Name      string `xml:"JB_name"`
-	Owner     string `xml:"JB_owner"`
-	State     string `xml:"state"`
-	Start     string `xml:"JAT_start_time"`
-	Submit    string `xml:"JB_submission_time"`
-	Queue     string `xml:"queue_name"`
-	Tasks     string `xml:"tasks"`
-	StateAttr string `xml:"state,attr"`
+	Number, Name, State, Start, Submit, Queue, Tasks string
+}
+
+// set stores the text of one child element of <job_list>.
+func (j *qstatJob) set(field string, text []byte) {
+	switch field {
+	case "JB_job_number":
+		j.Number = string(text)
+	case "JB_name":
+		j.Name = string(text)
+	case "state":
+		j.State = string(text)
+	case "JAT_start_time":
+		j.Start = string(text)
+	case "JB_submission_time":
+		j.Submit = string(text)
+	case "queue_name":
+		j.Queue = string(text)
+	case "tasks":
+		j.Tasks = string(text)
+	}
 }
 
 // maxTasks bounds how many array elements one document may expand to, so
@@ -66,17 +78,27 @@ const maxTasks = 1 << 20
 // keeps the jobs whose name starts with prefix, and expands array tasks.
 // Zombie entries (finished jobs listed by -s z) are left out: their end
 // is told by qacct.
+//
+// It walks raw tokens and checks the nesting itself rather than decoding
+// into structs by reflection, which doubled the cost of a poll of 100k jobs.
 func parseQstat(out []byte, prefix string, loc *time.Location) ([]scheduler.Observation, error) {
 	dec := xml.NewDecoder(bytes.NewReader(out))
 	// Grid Engine declares no encoding; should a build declare latin-1,
 	// names are read byte for byte rather than failing the poll.
 	dec.CharsetReader = func(_ string, r io.Reader) (io.Reader, error) { return r, nil }
-	var obs []scheduler.Observation
-	seen := map[taskKey]bool{}
-	sawRoot, closedRoot := false, false
-	depth, total := 0, 0
+	var (
+		obs        []scheduler.Observation
+		seen       = map[taskKey]bool{}
+		stack      []string
+		closedRoot bool
+		total      int
+		inJob      bool
+		job        qstatJob
+		field      string
+		text       []byte
+	)
 	for {
-		tok, err := dec.Token()
+		tok, err := dec.RawToken()
 		if err == io.EOF {
 			break
 		}
@@ -85,36 +107,50 @@ func parseQstat(out []byte, prefix string, loc *time.Location) ([]scheduler.Obse
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
-			if depth == 0 {
-				if t.Name.Local != "job_info" {
-					return nil, fmt.Errorf("root element is <%s>, want <job_info>", t.Name.Local)
-				}
-				sawRoot = true
+			name := t.Name.Local
+			if len(stack) == 0 && (closedRoot || name != "job_info") {
+				return nil, fmt.Errorf("root element is <%s>, want one <job_info>", name)
 			}
-			if t.Name.Local != "job_list" {
-				depth++
-				continue
+			stack = append(stack, name)
+			switch {
+			case name == "job_list" && inJob:
+				return nil, errors.New("<job_list> inside <job_list>")
+			case name == "job_list":
+				inJob, job = true, qstatJob{}
+			case inJob:
+				field, text = name, text[:0]
 			}
-			var j qstatJob
-			if err := dec.DecodeElement(&j, &t); err != nil {
-				return nil, err
+		case xml.CharData:
+			if inJob && field != "" {
+				text = append(text, t...)
 			}
-			if prefix != "" && !strings.HasPrefix(j.Name, prefix) {
-				continue
-			}
-			n, err := appendJob(&obs, j, seen, loc, maxTasks-total)
-			if err != nil {
-				return nil, err
-			}
-			total += n
 		case xml.EndElement:
-			depth--
-			if depth == 0 {
+			name := t.Name.Local
+			if len(stack) == 0 || stack[len(stack)-1] != name {
+				return nil, fmt.Errorf("unexpected </%s>", name)
+			}
+			stack = stack[:len(stack)-1]
+			switch {
+			case name == "job_list" && inJob:
+				inJob = false
+				if prefix != "" && !strings.HasPrefix(job.Name, prefix) {
+					break
+				}
+				n, err := appendJob(&obs, job, seen, loc, maxTasks-total)
+				if err != nil {
+					return nil, err
+				}
+				total += n
+			case inJob && name == field:
+				job.set(field, text)
+				field = ""
+			}
+			if len(stack) == 0 {
 				closedRoot = true
 			}
 		}
 	}
-	if !sawRoot || !closedRoot {
+	if !closedRoot {
 		return nil, errors.New("no complete <job_info> document")
 	}
 	return obs, nil
