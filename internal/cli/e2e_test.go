@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/go-cluster-api/clusterapi/internal/fakelsf/fakelsftest"
 )
 
 // capiBin is the capi binary built once for the end-to-end tests.
@@ -282,4 +284,56 @@ func TestE2EArrayWithoutWaitRunsToTheEnd(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	sh.capi("wait", strings.TrimSpace(o.stdout)).want(t, 0)
+}
+
+// TestE2EFakeLSF drives capi against the fake LSF (bsub, bjobs, bkill,
+// bhist on PATH), through the same commands a user at an LSF site runs.
+func TestE2EFakeLSF(t *testing.T) {
+	t.Parallel()
+	bin := fakelsftest.Build(t)
+	cluster := fakelsftest.NewCluster(t)
+	sh := newShell(t)
+	for i, kv := range sh.env {
+		if strings.HasPrefix(kv, "PATH=") {
+			sh.env[i] = "PATH=" + bin + string(os.PathListSeparator) + strings.TrimPrefix(kv, "PATH=")
+		}
+	}
+	sh.env = append(sh.env, cluster.Env...)
+	config := filepath.Join(sh.dir, "cluster_api.yaml")
+	if err := os.WriteFile(config, []byte("executor: lsf\njob_name_prefix: e2e\npoll_interval: 0.2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	o := sh.capi("doctor")
+	o.want(t, 0)
+	if !strings.Contains(o.stdout, "[ok  ] lsf ") {
+		t.Errorf("doctor:\n%s", o.stdout)
+	}
+
+	o = sh.capi("submit", "--json", "--", "sh", "-c", "exit 2")
+	o.want(t, 0)
+	rec := checkRecord(t, json.RawMessage(o.stdout), map[string]any{"name": "e2e-sh", "executor": "lsf", "submit_time": rfc3339{}})
+	failed, _ := rec["job_id"].(string)
+	sh.capi("wait", failed).want(t, 1)
+
+	o = sh.capi("submit", "--", "sleep", "60")
+	o.want(t, 0)
+	long := strings.TrimSpace(o.stdout)
+	sh.capi("cancel", long).want(t, 0)
+	sh.capi("wait", long).want(t, 130)
+
+	o = sh.capi("status", "--json", failed, long)
+	o.want(t, 0)
+	var recs []json.RawMessage
+	if err := json.Unmarshal([]byte(o.stdout), &recs); err != nil || len(recs) != 2 {
+		t.Fatalf("status --json: %v\n%s", err, o.stdout)
+	}
+	checkRecord(t, recs[0], map[string]any{"job_id": failed, "status": "failed", "exit_code": 2, "reason": "exit_code", "finish_time": rfc3339{}})
+	checkRecord(t, recs[1], map[string]any{"job_id": long, "status": "killed", "reason": "cancelled"})
+
+	o = sh.capi("status", "--reconnect")
+	o.want(t, 0)
+	if !strings.Contains(o.stdout, failed) || !strings.Contains(o.stdout, long) {
+		t.Errorf("status --reconnect:\n%s", o.stdout)
+	}
 }
