@@ -153,7 +153,7 @@ func failed(slurmReason string, ex exitInfo) (r scheduler.Reason, code int, has 
 		// a program killed by the kernel's OOM killer instead shows as
 		// exit 137. Cancels and time limits have their own states.
 		return scheduler.ReasonOutOfMemory, 128 + 9, true,
-			"most likely the job exceeded its memory limit (the job's stderr says \"Exceeded job memory limit\"); a job that kills its own shell with SIGKILL looks the same"
+			"most likely the job exceeded its memory limit (the job's log says \"Exceeded job memory limit\"); a job that kills its own shell with SIGKILL looks the same"
 	case ex.known && ex.signal != 0:
 		return scheduler.ReasonExitCode, 128 + ex.signal, true, ""
 	case ex.known && ex.code != 0:

@@ -91,7 +91,7 @@ func TestClassify(t *testing.T) {
 		{"FAILED", "None", exit(0, 11), v{status: scheduler.Failed, reason: scheduler.ReasonExitCode,
 			detail: "FAILED, killed by signal 11 (SIGSEGV)", exitCode: 139, hasExit: true}},
 		{"FAILED", "JobLaunchFailure", exit(0, 9), v{status: scheduler.Failed, reason: scheduler.ReasonOutOfMemory,
-			detail:   `FAILED (JobLaunchFailure), killed by signal 9 (SIGKILL): most likely the job exceeded its memory limit (the job's stderr says "Exceeded job memory limit"); a job that kills its own shell with SIGKILL looks the same`,
+			detail:   `FAILED (JobLaunchFailure), killed by signal 9 (SIGKILL): most likely the job exceeded its memory limit (the job's log says "Exceeded job memory limit"); a job that kills its own shell with SIGKILL looks the same`,
 			exitCode: 137, hasExit: true}},
 		{"FAILED", "JobLaunchFailure", exitInfo{raw: "4021"}, v{status: scheduler.Failed, reason: scheduler.ReasonScheduler,
 			detail: `FAILED (JobLaunchFailure), exit code field "4021": ` + launchNote}},
