@@ -147,6 +147,7 @@ func TestArrayProgressBarOnTerminal(t *testing.T) {
 func TestCancel(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
+	e.writeConfig("local_slots: 4\n") // every sleep starts at once
 	long := e.submit("--name", "long", "--", "sleep", "30")
 	r := e.run("cancel", long)
 	wantCode(t, r, ExitOK)
