@@ -77,6 +77,11 @@ fi
 [ -d "$SGE_ROOT/$SGE_CELL/common" ] ||
 	die "$SGE_ROOT/$SGE_CELL/common is missing: the package postinst did not create the cell; try: dpkg-reconfigure gridengine-common"
 
+# Debian's /usr/bin/q* wrappers spend ~65 ms per call finding these; the
+# real binaries need only SGE_ROOT and SGE_CELL.
+export SGE_ROOT SGE_CELL
+[ -x /usr/lib/gridengine/qconf ] && PATH=/usr/lib/gridengine:$PATH
+
 # ---- 2. hostname resolution ------------------------------------------------
 # qmaster resolves a client's source address back to a name and refuses the
 # client when that name differs from the client's own hostname ("client IP
