@@ -338,3 +338,25 @@ func TestLocalDispatchRunsWhatSubmitLeftPending(t *testing.T) {
 		t.Errorf("after dispatch: %s %+v", recs[0].Status, a.Counts)
 	}
 }
+
+func TestStatusHidesPurgedHistoryKeepsThem(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.writeConfig("completed_retention_minutes: 0.001\n") // 60 ms
+	id := e.submit("--", "true")
+	wantCode(t, e.run("wait", id), ExitOK)
+	deadline := time.Now().Add(10 * time.Second)
+	for len(e.records("status")) != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("finished job still listed by status after its retention")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if recs := e.records("history"); len(recs) != 1 || recs[0].ID != id || recs[0].Status != capi.Done {
+		t.Errorf("history: %+v", recs)
+	}
+	// Asked for by id, it is still there.
+	if recs := e.records("status", id); len(recs) != 1 {
+		t.Errorf("status %s: %+v", id, recs)
+	}
+}

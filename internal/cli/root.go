@@ -148,6 +148,12 @@ IBM LSF, SLURM, Grid Engine and the local machine.
 Configuration is read from --config, $CLUSTER_API_CONFIG, ./cluster_api.yaml or
 ~/.config/cluster_api/config.yaml (the first that exists); without one, jobs run
 on this machine.`,
+		Example: `  capi run -- echo hello
+  id=$(capi submit --cpus 4 --memory "8 GB" -- ./align.sh) && capi wait "$id"
+  capi array --range 1-100 --max-concurrent 10 --wait -- ./task.sh
+  capi status --status failed --since 1d
+  capi --profile big --executor slurm script -- ./pipeline.sh
+  capi doctor`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}

@@ -162,8 +162,15 @@ func (o *statusOptions) run(ctx context.Context, ids []string) error {
 			return codeErr(err)
 		}
 		recs = s.fresh(ctx, o.globals, recs)
-		// A refreshed job may no longer match a status filter.
-		recs = slices.DeleteFunc(recs, func(r capi.Record) bool { return !matches(r, lf) })
+		// A refreshed job may no longer match a status filter. Jobs that
+		// ended longer than completed_retention ago count as purged even
+		// when no engine got round to marking them.
+		retention := s.ex.Config().CompletedRetention
+		now := time.Now()
+		recs = slices.DeleteFunc(recs, func(r capi.Record) bool {
+			expired := !o.history && r.Terminal() && !r.FinishTime.IsZero() && (retention < 0 || now.Sub(r.FinishTime) >= retention)
+			return expired || !matches(r, lf)
+		})
 	}
 	for i := range recs {
 		recs[i] = fixPaths(recs[i])
