@@ -373,6 +373,7 @@ func (e *Executor) submit(ctx context.Context, spec JobSpec, arr *Array) (*Job, 
 	if err != nil {
 		return nil, fmt.Errorf("record the submission in the job store (nothing was submitted): %w", err)
 	}
+	p.job.Token = token
 	id, subErr := e.submitWithRetry(ctx, &p.job)
 	if err := e.endSubmit(ctx, token, id, subErr); err != nil {
 		e.log.Error("job store: recording the submission outcome failed", "job", p.rec.Name, "id", id, "err", err)
@@ -432,7 +433,7 @@ func (e *Executor) submitWithRetry(ctx context.Context, sj *scheduler.Job) (stri
 		case <-ctx.Done():
 			return "", ctx.Err()
 		}
-		id, found, ferr := e.findSubmitted(ctx, sj.Name)
+		id, found, ferr := e.findSubmitted(ctx, sj.Name, sj.Token)
 		if ferr != nil {
 			e.log.Warn("could not check for a job created by the failed submit", "job", sj.Name, "err", ferr)
 			return "", fmt.Errorf("submit %s failed (%w) and the scheduler could not be asked whether the job exists (%v); not resubmitting, to avoid a duplicate — check the queue: %w", sj.Name, err, ferr, errAmbiguousSubmit)
@@ -444,19 +445,29 @@ func (e *Executor) submitWithRetry(ctx context.Context, sj *scheduler.Job) (stri
 	}
 }
 
-// findSubmitted looks for an untracked job named name. More than one
-// candidate is ambiguous and an error: adopting the wrong job or submitting
-// a duplicate would both be worse than asking the user.
-func (e *Executor) findSubmitted(ctx context.Context, name string) (string, bool, error) {
+// findSubmitted looks for the job a submission created: the one carrying
+// its token when the scheduler records tokens, else the one untracked job
+// named name. More than one candidate is ambiguous and an error: adopting
+// the wrong job or submitting a duplicate would both be worse than asking
+// the user.
+func (e *Executor) findSubmitted(ctx context.Context, name, token string) (string, bool, error) {
 	obs, err := e.sched.Poll(ctx, scheduler.Query{Prefix: name})
 	if err != nil {
 		return "", false, err
+	}
+	if token != "" {
+		for _, o := range obs {
+			if o.Token == token {
+				return o.ID, true, nil
+			}
+		}
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	var ids []string
 	for _, o := range obs {
-		if o.Name != name || e.jobs[o.ID] != nil || slices.Contains(ids, o.ID) {
+		// A job that carries another submission's token is not ours.
+		if o.Name != name || (o.Token != "" && token != "") || e.jobs[o.ID] != nil || slices.Contains(ids, o.ID) {
 			continue
 		}
 		ids = append(ids, o.ID)

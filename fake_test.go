@@ -3,6 +3,7 @@ package clusterapi
 import (
 	"context"
 	"fmt"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -16,6 +17,9 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	if mode := os.Getenv("CAPI_TEST_CHILD"); mode != "" {
+		os.Exit(childMain(mode)) // a child process of crash_test.go
+	}
 	goleak.VerifyTestMain(m)
 }
 

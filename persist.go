@@ -223,10 +223,12 @@ func (e *Executor) recoverSubmits(ctx context.Context) error {
 		if p.Scheduler != e.sched.Name() {
 			continue
 		}
-		if p.OwnerHost == host && processAlive(p.OwnerPID) {
-			continue // still being submitted by a live process
+		// An intent of a live process is still being submitted; after an
+		// hour its pid has more likely been reused than the submit hung.
+		if p.OwnerHost == host && processAlive(p.OwnerPID) && time.Since(p.SubmitTime) < time.Hour {
+			continue
 		}
-		id, found, err := e.findSubmitted(ctx, p.Name)
+		id, found, err := e.findSubmitted(ctx, p.Name, p.Token)
 		switch {
 		case err != nil:
 			e.log.Warn("cannot settle an interrupted submission yet", "name", p.Name, "err", err)

@@ -108,6 +108,11 @@ type Job struct {
 	// ExtraArgs are the submit command-line arguments: config-level first,
 	// then job-level.
 	ExtraArgs []string
+	// Token uniquely identifies this submission (empty without a job
+	// store). A scheduler that can record it with the job reports it back
+	// in Observation.Token, which lets the engine recognise, after a crash,
+	// a job it submitted but never learned the id of.
+	Token string
 }
 
 // Query selects the jobs a poll lists.
@@ -157,6 +162,10 @@ type Observation struct {
 	MaxMem string // as the scheduler shows it ("5.2 Gbytes", "219764K")
 
 	SubmitTime, StartTime, FinishTime time.Time
+
+	// Token is the submission token the job was submitted with, when the
+	// scheduler records it (see Job.Token); "" when unknown.
+	Token string
 }
 
 // Options configures a scheduler when the engine creates it. Each scheduler

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
+	"time"
 )
 
 // migrations[i] brings a database from schema version i to i+1; the schema
@@ -113,9 +115,9 @@ func (s *Store) migrate(ctx context.Context) error {
 	// WAL lets readers (capi status in another shell) run while the
 	// service writes. The mode is stored in the file; setting it when it
 	// is already set is a no-op. It cannot change inside a transaction.
-	var mode string
-	if err := s.w.QueryRowContext(ctx, "PRAGMA journal_mode=WAL").Scan(&mode); err != nil {
-		return fmt.Errorf("job store %s: cannot enable WAL mode: %w", s.path, s.wrap(err))
+	mode, err := s.enableWAL(ctx)
+	if err != nil {
+		return err
 	}
 	if mode != "wal" {
 		// SQLite refuses WAL where it cannot share memory between
@@ -145,6 +147,35 @@ func (s *Store) migrate(ctx context.Context) error {
 		_, err = tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version=%d", SchemaVersion))
 		return err
 	})
+}
+
+// enableWAL switches the file to WAL mode. The switch needs the database to
+// itself, and SQLite answers SQLITE_BUSY at once (its busy handler does not
+// run for it) when another process is opening the same new file: so it is
+// done under the cross-process write lock, retrying while a reader of
+// another process briefly holds the file.
+func (s *Store) enableWAL(ctx context.Context) (string, error) {
+	unlock, err := s.lockWriter(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer unlock()
+	deadline := time.Now().Add(busyTimeout)
+	for {
+		var mode string
+		err := s.w.QueryRowContext(ctx, "PRAGMA journal_mode=WAL").Scan(&mode)
+		if err == nil {
+			return mode, nil
+		}
+		if !strings.Contains(err.Error(), "SQLITE_BUSY") || time.Now().After(deadline) {
+			return "", fmt.Errorf("job store %s: cannot enable WAL mode: %w", s.path, s.wrap(err))
+		}
+		select {
+		case <-ctx.Done():
+			return "", ctx.Err()
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 }
 
 type querier interface {

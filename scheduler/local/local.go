@@ -167,6 +167,7 @@ func (s *Scheduler) Submit(ctx context.Context, job *scheduler.Job) (string, err
 		CPUs:      max(job.Resources.CPUs, 1),
 		Owner:     s.ownerID,
 		Submitted: time.Now(),
+		Token:     job.Token,
 	}
 	if jf.CPUs > s.slots {
 		return "", &scheduler.SubmitError{Scheduler: "local", Output: fmt.Sprintf("job needs %d cpus, the local executor has %d slots (local_slots)", jf.CPUs, s.slots)}
@@ -459,6 +460,7 @@ func (s *Scheduler) observation(j *jobFile, el string, st scheduler.Status, r sc
 		ID: j.ID, Name: j.Name, Status: st, Reason: r, Detail: detail,
 		ExitCode: code, HasExit: hasExit, Host: "localhost",
 		SubmitTime: j.Submitted, StartTime: start, FinishTime: finish,
+		Token: j.Token,
 	}
 	if j.Array {
 		o.InArray = true

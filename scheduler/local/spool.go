@@ -27,6 +27,7 @@ type jobFile struct {
 	MaxConcurrent int       `json:"max_concurrent"`
 	Owner         string    `json:"owner"`
 	Submitted     time.Time `json:"submitted"`
+	Token         string    `json:"token,omitempty"`
 }
 
 func (j *jobFile) elements() []string {

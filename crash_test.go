@@ -1,0 +1,199 @@
+package clusterapi
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// childMain is the child side of the multi-process tests (TestMain runs it
+// when CAPI_TEST_CHILD is set): it submits jobs and prints their ids.
+func childMain(mode string) int {
+	var n int
+	fmt.Sscan(os.Getenv("CAPI_TEST_N"), &n)
+	ex, err := New(Config{StateDir: os.Getenv("CAPI_TEST_STATE"), LocalSlots: 2}, nil)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer ex.Close()
+	ctx := context.Background()
+	for i := range n {
+		j, err := ex.Submit(ctx, JobSpec{Name: "same", Command: "true", Resources: Resources{WorkDir: os.Getenv("CAPI_TEST_WORK")},
+			Metadata: map[string]string{"child": mode, "i": fmt.Sprint(i)}})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		fmt.Println(j.ID())
+		if mode != "crash" && i%10 == 0 {
+			if err := ex.Poll(ctx); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				return 1
+			}
+		}
+	}
+	return 0
+}
+
+func startChild(t *testing.T, mode, state, work string, n int) (*exec.Cmd, *bufio.Scanner) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "CAPI_TEST_CHILD="+mode, "CAPI_TEST_STATE="+state, "CAPI_TEST_WORK="+work, fmt.Sprintf("CAPI_TEST_N=%d", n))
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return cmd, bufio.NewScanner(out)
+}
+
+// spoolIDs lists the jobs the local executor accepted.
+func spoolIDs(t *testing.T, state string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(filepath.Join(state, "local", "jobs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, e := range entries {
+		if _, err := os.Stat(filepath.Join(state, "local", "jobs", e.Name(), "job.json")); err == nil {
+			ids = append(ids, e.Name())
+		}
+	}
+	return ids
+}
+
+// A process killed with SIGKILL in the middle of submitting 500 jobs loses
+// none: a new process finds every job the scheduler accepted, each exactly
+// once, and follows it to its end.
+func TestCrashWhileSubmittingLosesNothing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("submits hundreds of real jobs")
+	}
+	state, work := t.TempDir(), t.TempDir()
+	cmd, lines := startChild(t, "crash", state, work, 500)
+	seen := 0
+	for lines.Scan() {
+		if seen++; seen == 150 {
+			break
+		}
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+
+	ex, err := New(Config{StateDir: state, LocalSlots: 2}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ex.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if _, err := ex.Reconnect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mon := NewMonitor(ex, &MonitorOptions{Interval: 100 * time.Millisecond})
+	mon.Start()
+	defer mon.Stop()
+	for _, j := range ex.Jobs() {
+		if r, err := j.Wait(ctx); err != nil {
+			t.Fatalf("job %s never ended: %+v", j.ID(), r)
+		}
+	}
+	accepted := spoolIDs(t, state)
+	if len(accepted) < seen {
+		t.Fatalf("spool has %d jobs, the child reported %d", len(accepted), seen)
+	}
+	recs, err := ex.List(ctx, ListFilter{IncludePurged: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	byID := map[string]int{}
+	for _, r := range recs {
+		if r.ID == "" {
+			continue // a submission refused or never handed to the scheduler
+		}
+		byID[r.ID]++
+		if r.Status != Done {
+			t.Errorf("job %s is %s (%s)", r.ID, r.Status, r.Detail)
+		}
+		if r.Metadata["child"] != "crash" || r.Command != "true" {
+			t.Errorf("job %s lost its record: %+v", r.ID, r)
+		}
+	}
+	for _, id := range accepted {
+		if byID[id] != 1 {
+			t.Errorf("accepted job %s is in the store %d times, want exactly once", id, byID[id])
+		}
+	}
+	if len(byID) != len(accepted) {
+		t.Errorf("store has %d jobs with ids, the scheduler accepted %d", len(byID), len(accepted))
+	}
+	pending, err := ex.db.PendingSubmits(ctx)
+	if err != nil || len(pending) != 0 {
+		t.Errorf("unsettled submissions after recovery: %d, %v", len(pending), err)
+	}
+}
+
+// Two processes submitting and polling at once through the same store and
+// spool lose nothing and duplicate nothing.
+func TestConcurrentProcessesShareStore(t *testing.T) {
+	if testing.Short() {
+		t.Skip("submits real jobs from two processes")
+	}
+	state, work := t.TempDir(), t.TempDir()
+	var wg sync.WaitGroup
+	errs := make(chan error, 2)
+	for _, mode := range []string{"a", "b"} {
+		cmd, lines := startChild(t, mode, state, work, 50)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for lines.Scan() {
+			}
+			if err := cmd.Wait(); err != nil {
+				errs <- fmt.Errorf("child %s: %w", mode, err)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	ex, err := New(Config{StateDir: state, LocalSlots: 2}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ex.Close()
+	recs, err := ex.List(context.Background(), ListFilter{IncludePurged: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := map[string]int{}
+	ids := map[string]bool{}
+	for _, r := range recs {
+		count[r.Metadata["child"]]++
+		if ids[r.ID] {
+			t.Errorf("job id %s recorded twice", r.ID)
+		}
+		ids[r.ID] = true
+		if !strings.HasPrefix(r.Command, "true") {
+			t.Errorf("job %s has command %q", r.ID, r.Command)
+		}
+	}
+	if count["a"] != 50 || count["b"] != 50 || len(recs) != 100 {
+		t.Errorf("store lists %d jobs (a=%d b=%d), want 50 from each", len(recs), count["a"], count["b"])
+	}
+}

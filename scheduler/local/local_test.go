@@ -1,0 +1,614 @@
+package local
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/go-cluster-api/clusterapi/internal/script"
+	"github.com/go-cluster-api/clusterapi/scheduler"
+)
+
+func TestMain(m *testing.M) {
+	if os.Getenv(helperEnv) != "" {
+		helperMain()
+		return
+	}
+	goleak.VerifyTestMain(m)
+}
+
+// waitFor polls cond until it holds; the deadline is generous and only
+// there so that a broken executor fails the test instead of hanging it.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// env is one test's scheduler, work dir and script writer.
+type env struct {
+	t     *testing.T
+	s     *Scheduler
+	state string
+	wd    string
+	w     *script.Writer
+	rec   *recorder
+}
+
+func newEnv(t *testing.T, slots int) *env {
+	t.Helper()
+	state := t.TempDir()
+	e := &env{t: t, state: state, wd: t.TempDir(), w: &script.Writer{}}
+	e.s = openSched(t, state, slots)
+	e.rec = newRecorder()
+	e.s.Subscribe(e.rec.observe)
+	return e
+}
+
+func openSched(t *testing.T, state string, slots int) *Scheduler {
+	t.Helper()
+	s, err := New(scheduler.Options{StateDir: state, Slots: slots})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// submit writes a real job script (as the engine does) and submits it.
+func (e *env) submit(name, cmd string, arr *scheduler.Array) string {
+	e.t.Helper()
+	id, err := submitTo(context.Background(), e.s, e.w, e.wd, name, cmd, arr)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return id
+}
+
+func submitTo(ctx context.Context, s *Scheduler, w *script.Writer, wd, name, cmd string, arr *scheduler.Array) (string, error) {
+	d := s.Dialect()
+	path, err := w.Reserve(wd, name)
+	if err != nil {
+		return "", err
+	}
+	content, err := script.Render(script.Spec{ExitFileBase: script.ExitFileBase(path), Dialect: d, Array: arr != nil, Command: cmd})
+	if err != nil {
+		return "", err
+	}
+	if err := w.Fill(path, content); err != nil {
+		return "", err
+	}
+	suffix := d.LogJobID + ".log"
+	if arr != nil {
+		suffix = d.LogJobID + "." + d.LogIndex + ".log"
+	}
+	return s.Submit(ctx, &scheduler.Job{
+		Name: name, Command: cmd, Array: arr,
+		Resources:  scheduler.Resources{WorkDir: wd},
+		ScriptPath: path, Script: content,
+		StdoutPath: filepath.Join(wd, "stdout."+suffix),
+		StderrPath: filepath.Join(wd, "stderr."+suffix),
+	})
+}
+
+func key(o scheduler.Observation) string {
+	if o.InArray {
+		return o.ID + "." + strconv.Itoa(o.Index)
+	}
+	return o.ID
+}
+
+// recorder keeps the notifications a scheduler published.
+type recorder struct {
+	mu        sync.Mutex
+	terminal  map[string]int // terminal notifications per job/element
+	final     map[string]scheduler.Observation
+	onRunning func(scheduler.Observation)
+}
+
+func newRecorder() *recorder {
+	return &recorder{terminal: map[string]int{}, final: map[string]scheduler.Observation{}}
+}
+
+func (r *recorder) observe(o scheduler.Observation) {
+	r.mu.Lock()
+	on := r.onRunning
+	if o.Status.Terminal() {
+		r.terminal[key(o)]++
+		r.final[key(o)] = o
+	}
+	r.mu.Unlock()
+	if o.Status == scheduler.Running && on != nil {
+		on(o)
+	}
+}
+
+func (r *recorder) ended() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.final)
+}
+
+func (r *recorder) get(k string) (scheduler.Observation, int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.final[k], r.terminal[k]
+}
+
+// maxOverlap replays "s KEY" / "e KEY" lines that jobs appended to a shared
+// file and returns the most jobs that were between their two lines at once.
+// Each job writes its lines while it runs, so this never exceeds the real
+// number of concurrently running jobs.
+func maxOverlap(t *testing.T, path string) (peak int, starts map[string]string) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	starts = map[string]string{}
+	cur := 0
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.SplitN(sc.Text(), " ", 3)
+		if len(fields) < 2 {
+			t.Fatalf("garbled line %q", sc.Text())
+		}
+		switch fields[0] {
+		case "s":
+			cur++
+			rest := ""
+			if len(fields) == 3 {
+				rest = fields[2]
+			}
+			starts[fields[1]] = rest
+		case "e":
+			cur--
+		}
+		peak = max(peak, cur)
+	}
+	return peak, starts
+}
+
+// slotEntries counts the entries of the running/ slot table (with prefix).
+func slotEntries(s *Scheduler, prefix string) int {
+	ents, _ := os.ReadDir(filepath.Join(s.sp.dir, "running"))
+	n := 0
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), prefix) {
+			n++
+		}
+	}
+	return n
+}
+
+func TestManyJobs(t *testing.T) {
+	t.Parallel()
+	const n, slots = 1000, 2
+	e := newEnv(t, slots)
+	var mu sync.Mutex
+	worst := 0
+	e.rec.onRunning = func(scheduler.Observation) {
+		k := slotEntries(e.s, "")
+		mu.Lock()
+		worst = max(worst, k)
+		mu.Unlock()
+	}
+	log := filepath.Join(e.wd, "overlap.log")
+	cmd := fmt.Sprintf(`echo "s $CAPI_JOB_ID" >> %[1]s; echo "e $CAPI_JOB_ID" >> %[1]s`, log)
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = e.submit("many", cmd, nil)
+	}
+	waitFor(t, "every job to end", func() bool { return e.rec.ended() == n })
+	for _, id := range ids {
+		o, count := e.rec.get(id)
+		if count != 1 || o.Status != scheduler.Done || !o.HasExit || o.ExitCode != 0 {
+			t.Errorf("job %s: %d terminal notifications, last %+v", id, count, o)
+		}
+	}
+	mu.Lock()
+	if worst > slots {
+		t.Errorf("slot table held %d entries, more than %d slots", worst, slots)
+	}
+	mu.Unlock()
+	peak, starts := maxOverlap(t, log)
+	if peak > slots {
+		t.Errorf("%d jobs ran at once, more than %d slots", peak, slots)
+	}
+	if len(starts) != n {
+		t.Errorf("%d distinct jobs ran, want %d", len(starts), n)
+	}
+	obs, err := e.s.Poll(context.Background(), scheduler.Query{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(obs) != n {
+		t.Errorf("Poll lists %d jobs, want %d", len(obs), n)
+	}
+	for _, o := range obs {
+		if o.Status != scheduler.Done {
+			t.Errorf("Poll: %+v", o)
+			break
+		}
+	}
+}
+
+func TestArrayMaxConcurrent(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 4)
+	var mu sync.Mutex
+	worst := 0
+	var id string
+	e.rec.onRunning = func(o scheduler.Observation) {
+		k := slotEntries(e.s, o.ID+".")
+		mu.Lock()
+		worst = max(worst, k)
+		mu.Unlock()
+	}
+	log := filepath.Join(e.wd, "overlap.log")
+	cmd := fmt.Sprintf(`echo "s $ARRAY_INDEX $CAPI_ARRAY_INDEX" >> %[1]s; sleep 0.2; echo "e $ARRAY_INDEX" >> %[1]s; exit $((ARRAY_INDEX %% 3 == 2))`, log)
+	id = e.submit("arr", cmd, &scheduler.Array{First: 3, Last: 10, MaxConcurrent: 2})
+	waitFor(t, "every element to end", func() bool { return e.rec.ended() == 8 })
+	for i := 3; i <= 10; i++ {
+		o, count := e.rec.get(id + "." + strconv.Itoa(i))
+		wantExit := 0
+		if i%3 == 2 {
+			wantExit = 1
+		}
+		if count != 1 || o.ExitCode != wantExit || !o.InArray || o.Index != i {
+			t.Errorf("element %d: %d terminal notifications, %+v", i, count, o)
+		}
+		out, err := os.ReadFile(filepath.Join(e.wd, fmt.Sprintf("stdout.%s.%d.log", id, i)))
+		if err != nil || len(out) != 0 {
+			t.Errorf("element %d log: %q, %v", i, out, err)
+		}
+	}
+	peak, starts := maxOverlap(t, log)
+	if peak > 2 {
+		t.Errorf("%d elements ran at once, max-concurrent is 2", peak)
+	}
+	mu.Lock()
+	if worst > 2 {
+		t.Errorf("slot table held %d elements of the array, max-concurrent is 2", worst)
+	}
+	mu.Unlock()
+	for i := 3; i <= 10; i++ {
+		idx := strconv.Itoa(i)
+		if got, ok := starts[idx]; !ok || got != idx {
+			t.Errorf("element %d saw CAPI_ARRAY_INDEX %q (ran: %v)", i, got, ok)
+		}
+	}
+}
+
+// groupAlive reports whether any live (non-zombie) process is in process
+// group pgid.
+func groupAlive(pgid int) bool {
+	if err := syscall.Kill(-pgid, 0); errors.Is(err, syscall.ESRCH) {
+		return false
+	}
+	if runtime.GOOS != "linux" {
+		return true
+	}
+	// Orphaned members are reparented to pid 1, which may not reap them in
+	// a container: a zombie has no process left to kill.
+	ents, _ := os.ReadDir("/proc")
+	for _, d := range ents {
+		b, err := os.ReadFile(filepath.Join("/proc", d.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		s := string(b)
+		i := strings.LastIndexByte(s, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(s[i+1:]) // state ppid pgrp ...
+		if len(f) >= 3 && f[2] == strconv.Itoa(pgid) && f[0] != "Z" && f[0] != "X" {
+			return true
+		}
+	}
+	return false
+}
+
+func TestCancelKillsProcessTree(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name string
+		cmd  string
+	}{
+		{"background grandchild", `sleep 300 & echo $! > bg.pid; sleep 300`},
+		{"ignores SIGTERM", `trap '' TERM; sleep 300 & echo $! > bg.pid; sleep 300`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, 2)
+			e.s.grace = 200 * time.Millisecond
+			id := e.submit("tree", c.cmd, nil)
+			bgFile := filepath.Join(e.wd, "bg.pid")
+			var bg int
+			waitFor(t, "the background process", func() bool {
+				b, err := os.ReadFile(bgFile)
+				if err != nil || !strings.HasSuffix(string(b), "\n") {
+					return false
+				}
+				bg, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+				return bg > 0
+			})
+			pgid := readPid(e.s.sp.runPath(id, "job"))
+			if pgid <= 0 || !groupAlive(pgid) {
+				t.Fatalf("job's process group %d not alive", pgid)
+			}
+			if g, err := syscall.Getpgid(bg); err != nil || g != pgid {
+				t.Fatalf("grandchild %d in group %d (%v), want %d", bg, g, err, pgid)
+			}
+			if err := e.s.Cancel(context.Background(), scheduler.CancelRequest{Targets: []scheduler.Target{{ID: id}}}); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, "every process of the job to die", func() bool { return !groupAlive(pgid) })
+			waitFor(t, "the job's end", func() bool { return e.rec.ended() == 1 })
+			if o, n := e.rec.get(id); n != 1 || o.Status != scheduler.Killed || o.Reason != scheduler.ReasonCancelled {
+				t.Errorf("cancelled job: %d notifications, %+v", n, o)
+			}
+			// Cancelling again is not an error.
+			if err := e.s.Cancel(context.Background(), scheduler.CancelRequest{Targets: []scheduler.Target{{ID: id}}}); err != nil {
+				t.Errorf("second cancel: %v", err)
+			}
+		})
+	}
+}
+
+func TestCancelPending(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 1)
+	e.s.grace = 200 * time.Millisecond
+	blocker := e.submit("blocker", "sleep 300", nil)
+	pending := e.submit("pending", "touch started", nil)
+	arr := e.submit("arr", "touch started-$ARRAY_INDEX", &scheduler.Array{First: 1, Last: 3})
+	waitFor(t, "the blocker to run", func() bool { return locked(e.s.sp.runPath(blocker, "job")) })
+	ctx := context.Background()
+	err := e.s.Cancel(ctx, scheduler.CancelRequest{Targets: []scheduler.Target{{ID: pending}, {ID: arr, Index: 2, InArray: true}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.s.Cancel(ctx, scheduler.CancelRequest{Targets: []scheduler.Target{{ID: blocker}}}); err != nil {
+		t.Fatal(err)
+	}
+	status := func() map[string]scheduler.Status {
+		obs, err := e.s.Poll(ctx, scheduler.Query{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := map[string]scheduler.Status{}
+		for _, o := range obs {
+			m[key(o)] = o.Status
+		}
+		return m
+	}
+	var got map[string]scheduler.Status
+	waitFor(t, "every job to end", func() bool {
+		got = status()
+		for _, st := range got {
+			if !st.Terminal() {
+				return false
+			}
+		}
+		return len(got) == 5
+	})
+	want := map[string]scheduler.Status{
+		blocker: scheduler.Killed, pending: scheduler.Killed,
+		arr + ".1": scheduler.Done, arr + ".2": scheduler.Killed, arr + ".3": scheduler.Done,
+	}
+	for k, w := range want {
+		if got[k] != w {
+			t.Errorf("%s: %s, want %s", k, got[k], w)
+		}
+	}
+	for _, f := range []string{"started", "started-2"} {
+		if _, err := os.Stat(filepath.Join(e.wd, f)); err == nil {
+			t.Errorf("a cancelled pending job ran (%s exists)", f)
+		}
+	}
+	if err := e.s.Cancel(ctx, scheduler.CancelRequest{Targets: []scheduler.Target{{ID: "999999"}}}); !errors.Is(err, scheduler.ErrNotFound) {
+		t.Errorf("cancel of an unknown id: %v, want ErrNotFound", err)
+	}
+}
+
+func TestTooManyCPUs(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 2)
+	_, err := e.s.Directives(&scheduler.Job{Resources: scheduler.Resources{CPUs: 3}})
+	if !errors.As(err, new(*scheduler.ValueError)) {
+		t.Errorf("Directives with more cpus than slots: %v, want a ValueError", err)
+	}
+	_, err = e.s.Submit(context.Background(), &scheduler.Job{ExtraArgs: []string{"-x"}})
+	if !errors.Is(err, errors.ErrUnsupported) {
+		t.Errorf("extra_args: %v, want ErrUnsupported", err)
+	}
+}
+
+// pollUntilTerminal polls s until every listed key is terminal and returns
+// the final observations by key.
+func pollUntilTerminal(t *testing.T, s *Scheduler, keys []string) map[string]scheduler.Observation {
+	t.Helper()
+	var got map[string]scheduler.Observation
+	waitFor(t, "every job to be terminal", func() bool {
+		obs, err := s.Poll(context.Background(), scheduler.Query{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = map[string]scheduler.Observation{}
+		for _, o := range obs {
+			got[key(o)] = o
+		}
+		for _, k := range keys {
+			if !got[k].Status.Terminal() {
+				return false
+			}
+		}
+		return true
+	})
+	return got
+}
+
+func TestNewSchedulerSeesJobsOfAClosedOne(t *testing.T) {
+	t.Parallel()
+	state, wd := t.TempDir(), t.TempDir()
+	w := &script.Writer{}
+	s1, err := New(scheduler.Options{StateDir: state, Slots: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	var ids []string
+	for i := range 3 {
+		id, err := submitTo(ctx, s1, w, wd, "j", fmt.Sprintf("sleep 0.2; exit %d", i), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	// The first runs; the others are pending when s1 goes away.
+	if err := s1.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s2 := openSched(t, state, 1)
+	got := pollUntilTerminal(t, s2, ids)
+	for i, id := range ids {
+		if o := got[id]; !o.HasExit || o.ExitCode != i {
+			t.Errorf("job %s: %+v, want exit %d", id, o, i)
+		}
+	}
+	// A third scheduler reads the same results from the spool.
+	s3 := openSched(t, t.TempDir(), 1) // a different spool knows nothing
+	if obs, _ := s3.Poll(ctx, scheduler.Query{}); len(obs) != 0 {
+		t.Errorf("another state dir lists %d jobs", len(obs))
+	}
+}
+
+const (
+	helperEnv   = "CAPI_LOCAL_TEST_HELPER"
+	helperState = "CAPI_LOCAL_TEST_STATE"
+	helperWork  = "CAPI_LOCAL_TEST_WORK"
+	crashJobs   = 20
+)
+
+// helperMain runs in a child process: it submits jobs, prints their ids
+// and waits to be killed.
+func helperMain() {
+	s, err := New(scheduler.Options{StateDir: os.Getenv(helperState), Slots: 2})
+	if err != nil {
+		fmt.Println("ERROR", err)
+		os.Exit(1)
+	}
+	w := &script.Writer{}
+	wd := os.Getenv(helperWork)
+	ctx := context.Background()
+	id, err := submitTo(ctx, s, w, wd, "arr", "echo $ARRAY_INDEX >> ran.log; sleep 0.5; exit $ARRAY_INDEX", &scheduler.Array{First: 0, Last: 3})
+	if err != nil {
+		fmt.Println("ERROR", err)
+		os.Exit(1)
+	}
+	fmt.Println("ARRAY", id)
+	for i := range crashJobs {
+		id, err := submitTo(ctx, s, w, wd, "crash", fmt.Sprintf("sleep 0.2; exit %d", i), nil)
+		if err != nil {
+			fmt.Println("ERROR", err)
+			os.Exit(1)
+		}
+		fmt.Println("JOB", id, i)
+	}
+	fmt.Println("READY")
+	select {}
+}
+
+func TestCrashedSubmitterJobsAreAdopted(t *testing.T) {
+	t.Parallel()
+	state, wd := t.TempDir(), t.TempDir()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), helperEnv+"=1", helperState+"="+state, helperWork+"="+wd)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	wantExit := map[string]int{}
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) == 0 {
+			continue
+		}
+		if f[0] == "READY" {
+			break
+		}
+		switch f[0] {
+		case "ARRAY":
+			for i := range 4 {
+				wantExit[f[1]+"."+strconv.Itoa(i)] = i
+			}
+		case "JOB":
+			wantExit[f[1]], _ = strconv.Atoi(f[2])
+		default:
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatalf("helper: %s", sc.Text())
+		}
+	}
+	// SIGKILL: no cleanup at all, with jobs running and pending.
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+	if len(wantExit) != crashJobs+4 {
+		t.Fatalf("helper reported %d jobs", len(wantExit))
+	}
+
+	s := openSched(t, state, 2)
+	keys := make([]string, 0, len(wantExit))
+	for k := range wantExit {
+		keys = append(keys, k)
+	}
+	got := pollUntilTerminal(t, s, keys)
+	for k, want := range wantExit {
+		o := got[k]
+		wantSt := scheduler.Done
+		if want != 0 {
+			wantSt = scheduler.Failed
+		}
+		if o.Status != wantSt || !o.HasExit || o.ExitCode != want {
+			t.Errorf("%s: %s exit %d (has %v) %q, want %s exit %d", k, o.Status, o.ExitCode, o.HasExit, o.Detail, wantSt, want)
+		}
+	}
+	// Every array element ran exactly once, though some were running and
+	// some pending when their submitter died.
+	ran, err := os.ReadFile(filepath.Join(wd, "ran.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Fields(string(ran)); len(got) != 4 {
+		t.Errorf("array elements started %d times (%q), want 4", len(got), got)
+	}
+}
