@@ -131,7 +131,7 @@ done
 # ---- 4. submit host ----------------------------------------------------------
 if ! qconf -ss 2>/dev/null | grep -qxF "$HOST"; then
 	log "adding submit host $HOST"
-	qconf -as "$HOST" >/dev/null
+	qconf -as "$HOST" >"$TMP/as.out" 2>&1 || die "qconf -as $HOST failed: $(cat "$TMP/as.out")"
 fi
 
 # apply_conf KIND SHOW_CMD MODIFY_FLAG FILE_NAME SED_SCRIPT: edit a qconf
