@@ -38,14 +38,22 @@ func (g *globals) openSession() (*session, error) {
 func (s *session) Close() error { return s.ex.Close() }
 
 // reconnect asks the scheduler, once per session, for the jobs it knows
-// under the prefix and tracks them.
+// under the prefix and tracks them, with their current state: Reconnect
+// leaves the scheduler's observations to the next poll, and a job must not
+// be shown (or cancelled) as pending when it has long ended.
 func (s *session) reconnect(ctx context.Context) error {
 	if s.reconnected {
 		return nil
 	}
 	s.reconnected = true
-	_, err := s.ex.Reconnect(ctx)
-	return err
+	found, err := s.ex.Reconnect(ctx)
+	if err != nil {
+		return err
+	}
+	if len(found) > 0 {
+		return s.ex.Poll(ctx)
+	}
+	return nil
 }
 
 // list returns the jobs matching f from the job store (and, after

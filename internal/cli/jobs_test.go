@@ -360,3 +360,26 @@ func TestStatusHidesPurgedHistoryKeepsThem(t *testing.T) {
 		t.Errorf("status %s: %+v", id, recs)
 	}
 }
+
+func TestStatusReconnectFindsJobsOutsideTheStore(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	// Submitted by a program that keeps no job store.
+	r := e.run("--set", "in_memory=true", "submit", "--work-dir", e.work, "--", "true")
+	wantCode(t, r, ExitOK)
+	id := strings.TrimSpace(r.out)
+	wantCode(t, e.run("--set", "in_memory=true", "wait", id), ExitOK)
+
+	if recs := e.records("status"); len(recs) != 0 {
+		t.Errorf("status without --reconnect: %+v", recs)
+	}
+	recs := e.records("status", "--reconnect")
+	if len(recs) != 1 || recs[0].ID != id || recs[0].Status != capi.Done {
+		t.Fatalf("status --reconnect: %+v", recs)
+	}
+	// Cancelling everything must not turn the finished job into a killed one.
+	wantCode(t, e.run("cancel", "--all"), ExitOK)
+	if recs := e.records("status", "--reconnect"); len(recs) != 1 || recs[0].Status != capi.Done {
+		t.Errorf("after cancel --all: %+v", recs)
+	}
+}
