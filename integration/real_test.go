@@ -6,6 +6,9 @@ import (
 	"os"
 	"os/exec"
 	"testing"
+	"time"
+
+	capi "github.com/go-cluster-api/clusterapi"
 )
 
 // require skips when the scheduler's commands are missing, unless the
@@ -23,6 +26,39 @@ func require(t *testing.T, command, env string) {
 func TestSLURM(t *testing.T) {
 	require(t, "sbatch", "CAPI_REQUIRE_SLURM")
 	runSuite(t, target{executor: "slurm", holdArgs: []string{"--hold"}})
+}
+
+// TestLiveLSF runs the suite against a real LSF cluster, for users at LSF
+// sites: it needs bsub on PATH and CAPI_LSF_LIVE=1. Site settings (queue,
+// lsf_units, lsf_explicit_units, extra_args, ...) go in
+// integration/cluster_config.yaml, which git ignores:
+//
+//	queue: short
+//	lsf_units: MB
+//
+//	CAPI_LSF_LIVE=1 go test -tags integration -run TestLiveLSF -v ./integration/
+func TestLiveLSF(t *testing.T) {
+	if os.Getenv("CAPI_LSF_LIVE") != "1" {
+		t.Skip("set CAPI_LSF_LIVE=1 (with bsub on PATH) to run against a live LSF cluster")
+	}
+	require(t, "bsub", "CAPI_LSF_LIVE")
+	site := capi.Config{}
+	if _, err := os.Stat("cluster_config.yaml"); err == nil {
+		var err error
+		if site, _, err = capi.LoadConfig(capi.LoadOptions{Path: "cluster_config.yaml", Strict: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runSuite(t, target{
+		executor: "lsf",
+		holdArgs: []string{"-H"},
+		timeout:  10 * time.Minute,
+		config: func(c *capi.Config) {
+			c.Queue, c.Account, c.LSFUnits, c.LSFExplicitUnits = site.Queue, site.Account, site.LSFUnits, site.LSFExplicitUnits
+			c.ExtraArgs, c.ExtraDirectives, c.ScriptPrologue = site.ExtraArgs, site.ExtraDirectives, site.ScriptPrologue
+			c.PollInterval = 5 * time.Second
+		},
+	})
 }
 
 func TestGridEngine(t *testing.T) {
