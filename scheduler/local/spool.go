@@ -59,7 +59,6 @@ func (s spool) endPath(id, el string) string { return filepath.Join(s.dir, "jobs
 func (s spool) cancelPath(id, el string) string {
 	return filepath.Join(s.dir, "jobs", id, el+".cancel")
 }
-func (s spool) slotPath(id, el string) string { return filepath.Join(s.dir, "running", id+"."+el) }
 
 func (s spool) init() error {
 	for _, d := range []string{"jobs", "running", "owners"} {
