@@ -285,7 +285,10 @@ func (s *Scheduler) dispatch() error {
 			}
 			el := els[q.next]
 			q.next++
-			if exists(s.sp.cancelPath(q.job.ID, el)) || exists(s.sp.cancelPath(q.job.ID, "all")) || exists(s.sp.endPath(q.job.ID, el)) {
+			// A .run file means some process started the element already:
+			// an adopted array has elements its dead owner started.
+			if exists(s.sp.cancelPath(q.job.ID, el)) || exists(s.sp.cancelPath(q.job.ID, "all")) ||
+				exists(s.sp.endPath(q.job.ID, el)) || exists(s.sp.runPath(q.job.ID, el)) {
 				continue
 			}
 			if err := s.startLocked(q.job, el); err != nil {

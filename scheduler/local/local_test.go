@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -523,7 +524,7 @@ func helperMain() {
 	w := &script.Writer{}
 	wd := os.Getenv(helperWork)
 	ctx := context.Background()
-	id, err := submitTo(ctx, s, w, wd, "arr", "echo $ARRAY_INDEX >> ran.log; sleep 0.5; exit $ARRAY_INDEX", &scheduler.Array{First: 0, Last: 3})
+	id, err := submitTo(ctx, s, w, wd, "arr", "echo $ARRAY_INDEX >> ran.log; sleep 1; exit $ARRAY_INDEX", &scheduler.Array{First: 0, Last: 3})
 	if err != nil {
 		fmt.Println("ERROR", err)
 		os.Exit(1)
@@ -577,6 +578,11 @@ func TestCrashedSubmitterJobsAreAdopted(t *testing.T) {
 			t.Fatalf("helper: %s", sc.Text())
 		}
 	}
+	// Two array elements are running (slots 2); the rest is pending.
+	waitFor(t, "the first array elements to start", func() bool {
+		b, _ := os.ReadFile(filepath.Join(wd, "ran.log"))
+		return len(strings.Fields(string(b))) >= 2
+	})
 	// SIGKILL: no cleanup at all, with jobs running and pending.
 	if err := cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
@@ -587,6 +593,16 @@ func TestCrashedSubmitterJobsAreAdopted(t *testing.T) {
 	}
 
 	s := openSched(t, state, 2)
+	// One poll adopts the pending work. Then no polls until the pending
+	// elements have started: their dispatch must not start the elements
+	// that were already running a second time.
+	if _, err := s.Poll(context.Background(), scheduler.Query{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the pending array elements to start", func() bool {
+		b, _ := os.ReadFile(filepath.Join(wd, "ran.log"))
+		return len(strings.Fields(string(b))) >= 4
+	})
 	keys := make([]string, 0, len(wantExit))
 	for k := range wantExit {
 		keys = append(keys, k)
@@ -608,7 +624,7 @@ func TestCrashedSubmitterJobsAreAdopted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Fields(string(ran)); len(got) != 4 {
-		t.Errorf("array elements started %d times (%q), want 4", len(got), got)
+	if got := strings.Fields(string(ran)); !slices.Equal(slices.Sorted(slices.Values(got)), []string{"0", "1", "2", "3"}) {
+		t.Errorf("array elements started: %q, want each of 0-3 once", got)
 	}
 }
