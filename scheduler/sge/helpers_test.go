@@ -119,8 +119,50 @@ func golden(t *testing.T, name string, v any) {
 // parsed is what golden files record for a parser: the observations or
 // the error.
 type parsed struct {
-	Observations []scheduler.Observation `json:"observations,omitempty"`
-	Error        string                  `json:"error,omitempty"`
+	Observations []obsView `json:"observations,omitempty"`
+	Error        string    `json:"error,omitempty"`
+}
+
+// obsView is an observation as golden files show it: only what is set, so
+// that fields added to the contract later do not rewrite every file.
+type obsView struct {
+	ID         string `json:"id"`
+	Index      int    `json:"index,omitempty"`
+	InArray    bool   `json:"in_array,omitempty"`
+	Name       string `json:"name,omitempty"`
+	Status     string `json:"status"`
+	Reason     string `json:"reason,omitempty"`
+	Detail     string `json:"detail,omitempty"`
+	ExitCode   *int   `json:"exit_code,omitempty"`
+	Host       string `json:"host,omitempty"`
+	MaxMem     string `json:"max_mem,omitempty"`
+	SubmitTime string `json:"submit_time,omitempty"`
+	StartTime  string `json:"start_time,omitempty"`
+	FinishTime string `json:"finish_time,omitempty"`
+}
+
+func views(obs []scheduler.Observation) []obsView {
+	ts := func(t time.Time) string {
+		if t.IsZero() {
+			return ""
+		}
+		return t.Format(time.RFC3339Nano)
+	}
+	out := make([]obsView, 0, len(obs))
+	for _, o := range obs {
+		v := obsView{
+			ID: o.ID, Index: o.Index, InArray: o.InArray, Name: o.Name,
+			Status: string(o.Status), Reason: string(o.Reason), Detail: o.Detail,
+			Host: o.Host, MaxMem: o.MaxMem,
+			SubmitTime: ts(o.SubmitTime), StartTime: ts(o.StartTime), FinishTime: ts(o.FinishTime),
+		}
+		if o.HasExit {
+			code := o.ExitCode
+			v.ExitCode = &code
+		}
+		out = append(out, v)
+	}
+	return out
 }
 
 func base(path string) string { return strings.TrimSuffix(filepath.Base(path), filepath.Ext(path)) }

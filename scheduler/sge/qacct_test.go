@@ -25,7 +25,7 @@ func TestParseQacct(t *testing.T) {
 			if err != nil {
 				p.Error = err.Error()
 			}
-			p.Observations = obs
+			p.Observations = views(obs)
 			golden(t, "qacct/"+base(f), p)
 		})
 	}

@@ -24,7 +24,7 @@ func TestParseQstat(t *testing.T) {
 			if err != nil {
 				p.Error = err.Error()
 			}
-			p.Observations = obs
+			p.Observations = views(obs)
 			golden(t, "qstat/"+base(f), p)
 		})
 	}
