@@ -165,7 +165,7 @@ type Observation struct {
 
 	// Token is the submission token the job was submitted with, when the
 	// scheduler records it (see Job.Token); "" when unknown.
-	Token string
+	Token string `json:",omitempty"`
 }
 
 // Options configures a scheduler when the engine creates it. Each scheduler
