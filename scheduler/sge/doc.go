@@ -25,7 +25,9 @@
 //     something else set Scheduler.ParallelEnv, or skip the line with
 //     directives_skip and write their own with extra_directives.
 //   - memory is the job's total; Grid Engine's h_vmem is per slot, so capi
-//     writes memory / cpus, rounded up, in K, M or G (all 1024-based). h_vmem
+//     writes memory / cpus, rounded up, in K, M or G (all 1024-based); a job
+//     with -pe smp 2 and h_vmem=512M runs with a 1 GiB limit (ulimit -v
+//     1048576, checked on the test cluster). h_vmem
 //     limits virtual memory; a site that schedules on another resource
 //     (mem_free, m_mem_free) sets Scheduler.MemoryResource.
 //   - walltime becomes h_rt=HH:MM:SS. Grid Engine enforces it a few seconds
@@ -131,6 +133,18 @@
 // that reached its h_rt means timeout, otherwise an h_vmem request means
 // out_of_memory (h_vmem set as an rlimit usually makes the program fail on
 // its own first, with failed 0).
+//
+// Grid Engine reuses job ids after 9,999,999. A record of an older job with
+// the same id would be reported for it, so observations carry the job name
+// (jobname) for the engine to compare; when several records share an id
+// and task, the last one in the accounting file wins.
+//
+// # Submission tokens
+//
+// Observations carry no Token: Grid Engine could keep one in the job context
+// (qsub -ac), but qstat -xml does not list it, and asking qstat -j per job
+// would break the one-command-per-poll rule. Jobs are recognised by their
+// unique names instead.
 //
 // # Cancel
 //
