@@ -107,14 +107,22 @@ func readTranscripts(t *testing.T, path string) []transcript {
 type fakeRunner struct {
 	mu    sync.Mutex
 	calls [][]string
+	envs  [][]string
 	reply func(argv []string) (scheduler.Result, error)
 }
 
 func (f *fakeRunner) Run(_ context.Context, c scheduler.Command) (scheduler.Result, error) {
 	f.mu.Lock()
 	f.calls = append(f.calls, c.Argv)
+	f.envs = append(f.envs, c.Env)
 	f.mu.Unlock()
 	return f.reply(c.Argv)
+}
+
+func (f *fakeRunner) environments() [][]string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([][]string(nil), f.envs...)
 }
 
 func (f *fakeRunner) commands() [][]string {

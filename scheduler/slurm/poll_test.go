@@ -38,6 +38,9 @@ func TestPollArgv(t *testing.T) {
 			if diff := cmp.Diff([][]string{tt.want}, f.commands()); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)
 			}
+			if diff := cmp.Diff([][]string{{"SLURM_TIME_FORMAT=standard"}}, f.environments()); diff != "" {
+				t.Errorf("environment (-want +got):\n%s", diff)
+			}
 		})
 	}
 }
@@ -137,6 +140,9 @@ func TestAccount(t *testing.T) {
 		"--format=JobID,State,ExitCode,Reason,Submit,Start,End,NodeList,MaxRSS,JobName"}}
 	if diff := cmp.Diff(want, f.commands()); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([][]string{{"SLURM_TIME_FORMAT=standard"}}, f.environments()); diff != "" {
+		t.Errorf("environment (-want +got):\n%s", diff)
 	}
 }
 

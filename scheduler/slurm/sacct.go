@@ -46,7 +46,7 @@ func (s *Scheduler) Account(ctx context.Context, ids []string) ([]scheduler.Obse
 	for chunk := range chunks(ids, maxIDsPerCommand) {
 		argv := []string{"sacct", "--parsable2", "--noheader", "--jobs=" + strings.Join(chunk, ","),
 			"--format=" + strings.Join(sacctFields, ",")}
-		res, err := s.run.Run(ctx, scheduler.Command{Argv: argv})
+		res, err := s.run.Run(ctx, scheduler.Command{Argv: argv, Env: queryEnv})
 		if err != nil {
 			if accountingDisabled(res, err) {
 				s.acct.state.Store(acctOff)

@@ -76,14 +76,14 @@ func (s *Scheduler) Poll(ctx context.Context, q scheduler.Query) ([]scheduler.Ob
 	s.mu.Lock()
 	l := s.layout
 	s.mu.Unlock()
-	res, err := s.run.Run(ctx, scheduler.Command{Argv: s.pollArgv(l, q)})
+	res, err := s.run.Run(ctx, scheduler.Command{Argv: s.pollArgv(l, q), Env: queryEnv})
 	if err != nil && l == &layoutLong && unknownField(res.Stderr) {
 		s.log.Info("squeue does not know a -O field; polling without exit codes from now on", "stderr", string(bytes.TrimSpace(res.Stderr)))
 		s.mu.Lock()
 		s.layout = &layoutShort
 		s.mu.Unlock()
 		l = &layoutShort
-		res, err = s.run.Run(ctx, scheduler.Command{Argv: s.pollArgv(l, q)})
+		res, err = s.run.Run(ctx, scheduler.Command{Argv: s.pollArgv(l, q), Env: queryEnv})
 	}
 	if err != nil {
 		return nil, fmt.Errorf("slurm: listing jobs with squeue failed, nothing can be concluded from this poll: %w", err)
@@ -103,6 +103,10 @@ func (s *Scheduler) Poll(ctx context.Context, q scheduler.Query) ([]scheduler.Ob
 	}
 	return kept, nil
 }
+
+// queryEnv pins the time format of squeue and sacct: a user's
+// SLURM_TIME_FORMAT (e.g. "relative") would make times unreadable.
+var queryEnv = []string{"SLURM_TIME_FORMAT=standard"}
 
 func unknownField(stderr []byte) bool {
 	return bytes.Contains(stderr, []byte("Invalid job format specification"))
