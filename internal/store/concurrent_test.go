@@ -303,3 +303,30 @@ func TestCrashDuringSubmissions(t *testing.T) {
 		t.Errorf("%d pending + %d complete != %d rows", len(pending), len(ids), len(all))
 	}
 }
+
+// TestConcurrentFirstOpen: many processes open the same new file at the
+// same instant (a burst of `capi submit` in a fresh state dir). Each must
+// find a job store, none may mistake a half-migrated file for someone
+// else's or fail to switch it to WAL.
+func TestConcurrentFirstOpen(t *testing.T) {
+	t.Parallel()
+	for round := range 6 {
+		path := filepath.Join(t.TempDir(), "jobs.db")
+		const procs = 40
+		cmds := make([]*exec.Cmd, procs)
+		outs := make([]*strings.Builder, procs)
+		for i := range cmds {
+			cmds[i] = helperCommand(t, "work", path, 1, fmt.Sprintf("r%dp%d", round, i))
+			outs[i] = &strings.Builder{}
+			cmds[i].Stderr = outs[i]
+			if err := cmds[i].Start(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i, c := range cmds {
+			if err := c.Wait(); err != nil {
+				t.Errorf("round %d process %d: %v: %s", round, i, err, outs[i])
+			}
+		}
+	}
+}

@@ -92,6 +92,16 @@ var SchemaVersion = len(migrations)
 // it writes anything, so that a newer or foreign database is left exactly
 // as it was.
 func (s *Store) migrate(ctx context.Context) error {
+	// Everything that inspects or changes the schema happens under the
+	// cross-process write lock: another capi process opening the same new
+	// file migrates it meanwhile, and reading its tables and its version
+	// in two steps outside the lock could see the tables of a migration
+	// that committed in between and mistake the file for someone else's.
+	unlock, err := s.lockWriter(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	version, err := s.version(ctx, s.r)
 	if err != nil {
 		return err
@@ -127,39 +137,23 @@ func (s *Store) migrate(ctx context.Context) error {
 	if version == SchemaVersion {
 		return nil
 	}
-
-	return s.write(ctx, true, func(tx *sql.Tx) error {
-		// Read again under the write lock: another process may have
-		// migrated since we looked.
-		v, err := s.version(ctx, tx)
-		if err != nil {
-			return err
-		}
-		if err := s.checkVersion(v); err != nil {
-			return err
-		}
-		for i := v; i < SchemaVersion; i++ {
+	return s.writeLocked(ctx, true, func(tx *sql.Tx) error {
+		for i := version; i < SchemaVersion; i++ {
 			if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
 				return fmt.Errorf("job store %s: migrating schema %d to %d: %w", s.path, i, i+1, s.wrap(err))
 			}
 		}
 		// PRAGMA takes no parameters; the value is our own integer.
-		_, err = tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version=%d", SchemaVersion))
+		_, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version=%d", SchemaVersion))
 		return err
 	})
 }
 
-// enableWAL switches the file to WAL mode. The switch needs the database to
-// itself, and SQLite answers SQLITE_BUSY at once (its busy handler does not
-// run for it) when another process is opening the same new file: so it is
-// done under the cross-process write lock, retrying while a reader of
-// another process briefly holds the file.
+// enableWAL switches the file to WAL mode; the caller holds the write lock.
+// The switch needs the database to itself, and SQLite answers SQLITE_BUSY at
+// once (its busy handler does not run for it) while a reader of another
+// process briefly holds the file, so it retries for a while.
 func (s *Store) enableWAL(ctx context.Context) (string, error) {
-	unlock, err := s.lockWriter(ctx)
-	if err != nil {
-		return "", err
-	}
-	defer unlock()
 	deadline := time.Now().Add(busyTimeout)
 	for {
 		var mode string

@@ -137,16 +137,21 @@ func (s *Store) Close() error {
 // a power loss (synchronous=FULL fsyncs the WAL, which also makes every
 // earlier NORMAL commit in it durable).
 func (s *Store) write(ctx context.Context, durable bool, fn func(tx *sql.Tx) error) error {
-	conn, err := s.w.Conn(ctx)
-	if err != nil {
-		return s.wrap(err)
-	}
-	defer conn.Close()
 	unlock, err := s.lockWriter(ctx)
 	if err != nil {
 		return err
 	}
 	defer unlock()
+	return s.writeLocked(ctx, durable, fn)
+}
+
+// writeLocked is write for a caller that already holds the write lock.
+func (s *Store) writeLocked(ctx context.Context, durable bool, fn func(tx *sql.Tx) error) error {
+	conn, err := s.w.Conn(ctx)
+	if err != nil {
+		return s.wrap(err)
+	}
+	defer conn.Close()
 	if durable {
 		if _, err := conn.ExecContext(ctx, "PRAGMA synchronous=FULL"); err != nil {
 			return s.wrap(err)
