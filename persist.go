@@ -289,15 +289,19 @@ func (e *Executor) expired(finish, now time.Time) bool {
 	return e.cfg.CompletedRetention < 0 || (!finish.IsZero() && now.Sub(finish) >= e.cfg.CompletedRetention)
 }
 
-// recordFromStore converts a stored record into the engine's Record.
-func recordFromStore(sr store.Record) Record {
+// recordFromStore converts a stored record into the engine's Record. The
+// store keeps log paths as submitted, before the scheduler gave the job its
+// id; they are expanded here as for a job submitted by this process.
+func (e *Executor) recordFromStore(sr store.Record) Record {
 	r := Record{
 		ID: sr.JobID, Name: sr.Name, Executor: sr.Scheduler, Command: sr.Command,
 		Status: sr.Status, Reason: sr.Reason, Detail: sr.Detail, ExitCode: cloneInt(sr.ExitCode),
 		ExecHost: sr.ExecHost, MaxMem: sr.MaxMem,
 		SubmitTime: sr.SubmitTime, StartTime: sr.StartTime, FinishTime: sr.FinishTime,
-		Resources: sr.Resources, ScriptPath: sr.ScriptPath, StdoutPath: sr.StdoutPath, StderrPath: sr.StderrPath,
-		Metadata: sr.Metadata,
+		Resources: sr.Resources, ScriptPath: sr.ScriptPath,
+		StdoutPath: expandJobID(sr.StdoutPath, e.dialect, sr.JobID),
+		StderrPath: expandJobID(sr.StderrPath, e.dialect, sr.JobID),
+		Metadata:   sr.Metadata,
 	}
 	if r.Resources.WorkDir == "" {
 		r.Resources.WorkDir = sr.WorkDir
@@ -310,7 +314,7 @@ func recordFromStore(sr store.Record) Record {
 
 // trackStored tracks a job restored from the store.
 func (e *Executor) trackStored(sr store.Record, now time.Time) *Job {
-	rec := recordFromStore(sr)
+	rec := e.recordFromStore(sr)
 	status := rec.Status
 	rec.Status = Pending // replayed below, so that a terminal job ends properly
 	j := e.track(rec)
@@ -347,8 +351,8 @@ type ListFilter struct {
 	Name string
 	// Since keeps jobs submitted at or after this time.
 	Since time.Time
-	// IncludePurged lists jobs purged after completed_retention too (the
-	// history).
+	// IncludePurged lists finished jobs past completed_retention too (the
+	// history); without it they are left out.
 	IncludePurged bool
 	// Limit keeps the newest Limit jobs; 0 = all.
 	Limit int
@@ -382,7 +386,13 @@ func (e *Executor) List(ctx context.Context, f ListFilter) ([]Record, error) {
 		return nil, err
 	}
 	out := make([]Record, 0, len(recs))
+	now := time.Now()
 	for _, sr := range recs {
+		// Finished longer ago than completed_retention: history, shown only
+		// when asked for, whether or not some process purged it already.
+		if !f.IncludePurged && sr.Status.Terminal() && e.expired(sr.FinishTime, now) {
+			continue
+		}
 		if j, ok := e.Job(sr.JobID); ok {
 			out = append(out, j.Snapshot())
 			continue
@@ -395,7 +405,7 @@ func (e *Executor) List(ctx context.Context, f ListFilter) ([]Record, error) {
 // storedSnapshot renders a stored record the way a tracked job would be.
 func (e *Executor) storedSnapshot(sr store.Record) Record {
 	var st jobState
-	st.rec = recordFromStore(sr)
+	st.rec = e.recordFromStore(sr)
 	if a := st.rec.Array; a != nil {
 		st.elems = make([]elemState, a.Last-a.First+1)
 		for i := range st.elems {
