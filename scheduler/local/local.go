@@ -542,6 +542,9 @@ func (s *Scheduler) inspect(j *jobFile) (obs []scheduler.Observation, allEnded, 
 		p := s.running[j.ID+"."+el]
 		s.mu.Unlock()
 		runPath := s.sp.runPath(j.ID, el)
+		if p == nil && exists(runPath) && !locked(runPath) && readPid(runPath) == 0 {
+			s.clearUnstarted(j, el)
+		}
 		switch {
 		case p != nil:
 			allEnded = false
@@ -582,6 +585,29 @@ func runStart(path string) time.Time {
 		return time.Time{}
 	}
 	return time.Unix(0, ns)
+}
+
+// clearUnstarted removes the .run file of an element whose starter died
+// before starting it, so that the element is pending (and adoptable) again
+// instead of failed. The file is created, locked and given the pid under the
+// spool lock, so once we hold that lock, an unlocked file without a pid and
+// without an exit status means the process never ran.
+func (s *Scheduler) clearUnstarted(j *jobFile, el string) {
+	unlock, err := s.sp.lock()
+	if err != nil {
+		return
+	}
+	defer unlock()
+	rp := s.sp.runPath(j.ID, el)
+	if !exists(rp) || locked(rp) || readPid(rp) != 0 || exists(s.sp.endPath(j.ID, el)) {
+		return
+	}
+	index, _ := strconv.Atoi(el)
+	if _, ok := script.ReadExitFile(script.ExitFilePath(j.Script, j.ID, index, j.Array)); ok {
+		return
+	}
+	os.Remove(rp)
+	s.log.Info("local executor: element was never started by its dead owner; pending again", "job", j.ID, "element", el)
 }
 
 // endOrphan settles an element that ran to its end with no one waiting.

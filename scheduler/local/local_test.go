@@ -355,8 +355,12 @@ func TestCancelKillsProcessTree(t *testing.T) {
 				bg, _ = strconv.Atoi(strings.TrimSpace(string(b)))
 				return bg > 0
 			})
-			pgid := readPid(e.s.sp.runPath(id, "job"))
-			if pgid <= 0 || !groupAlive(pgid) {
+			var pgid int
+			waitFor(t, "the job's pid in its run file", func() bool {
+				pgid = readPid(e.s.sp.runPath(id, "job"))
+				return pgid > 0
+			})
+			if !groupAlive(pgid) {
 				t.Fatalf("job's process group %d not alive", pgid)
 			}
 			if g, err := syscall.Getpgid(bg); err != nil || g != pgid {
@@ -626,5 +630,40 @@ func TestCrashedSubmitterJobsAreAdopted(t *testing.T) {
 	}
 	if got := strings.Fields(string(ran)); !slices.Equal(slices.Sorted(slices.Values(got)), []string{"0", "1", "2", "3"}) {
 		t.Errorf("array elements started: %q, want each of 0-3 once", got)
+	}
+}
+
+// A submitter killed inside its start sequence leaves a .run file that no
+// process ever held: the element must run, not be declared failed.
+func TestElementNeverStartedByDeadOwnerRuns(t *testing.T) {
+	t.Parallel()
+	state, wd := t.TempDir(), t.TempDir()
+	w := &script.Writer{}
+	ctx := context.Background()
+	s1, err := New(scheduler.Options{StateDir: state, Slots: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocker, err := submitTo(ctx, s1, w, wd, "blocker", "sleep 0.3", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the blocker to run", func() bool { return locked(s1.sp.runPath(blocker, "job")) })
+	id, err := submitTo(ctx, s1, w, wd, "victim", "exit 5", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// What a SIGKILL between creating the run file and starting the
+	// process leaves behind.
+	if err := os.WriteFile(s1.sp.runPath(id, "job"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := s1.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s2 := openSched(t, state, 1)
+	got := pollUntilTerminal(t, s2, []string{blocker, id})
+	if o := got[id]; o.Status != scheduler.Failed || !o.HasExit || o.ExitCode != 5 {
+		t.Errorf("never-started job: %s exit %d (has %v) %q, want it run: failed exit 5", o.Status, o.ExitCode, o.HasExit, o.Detail)
 	}
 }
