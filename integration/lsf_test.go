@@ -19,5 +19,6 @@ func TestFakeLSF(t *testing.T) {
 		executor: "lsf",
 		runner:   cluster.Runner(&runner.Exec{Timeout: 30 * time.Second}),
 		timeout:  time.Minute,
+		ageOut:   3 * time.Second, // FAKELSF_CLEAN_PERIOD=2 plus a margin
 	})
 }

@@ -25,7 +25,9 @@ func require(t *testing.T, command, env string) {
 
 func TestSLURM(t *testing.T) {
 	require(t, "sbatch", "CAPI_REQUIRE_SLURM")
-	runSuite(t, target{executor: "slurm", holdArgs: []string{"--hold"}})
+	// .ci/integration starts SLURM with MinJobAge=5; finished jobs leave
+	// squeue 1-2 s after that.
+	runSuite(t, target{executor: "slurm", holdArgs: []string{"--hold"}, ageOut: 8 * time.Second})
 }
 
 // TestLiveLSF runs the suite against a real LSF cluster, for users at LSF

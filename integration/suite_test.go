@@ -26,6 +26,9 @@ type target struct {
 	config func(*capi.Config)
 	// timeout bounds each wait for a job.
 	timeout time.Duration
+	// ageOut is how long a finished job stays in the live queue (SLURM
+	// MinJobAge, LSF CLEAN_PERIOD); tests that need it gone wait this long.
+	ageOut time.Duration
 }
 
 func (tg target) newExecutor(t *testing.T, stateDir string, inMemory bool) *capi.Executor {
@@ -311,10 +314,7 @@ func runSuite(t *testing.T, tg target) {
 			matches, _ := filepath.Glob(strings.TrimSuffix(rec.ScriptPath, ".sh") + ".*.exit")
 			return len(matches) > 0
 		})
-		if d := os.Getenv("CAPI_AGE_OUT_WAIT"); d != "" {
-			w, _ := time.ParseDuration(d)
-			time.Sleep(w)
-		}
+		time.Sleep(tg.ageOut)
 		second := tg.newExecutor(t, dir, false)
 		if _, err := second.Reconnect(context.Background()); err != nil {
 			t.Fatal(err)
