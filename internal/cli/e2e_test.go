@@ -8,7 +8,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -336,4 +338,69 @@ func TestE2EFakeLSF(t *testing.T) {
 	if !strings.Contains(o.stdout, failed) || !strings.Contains(o.stdout, long) {
 		t.Errorf("status --reconnect:\n%s", o.stdout)
 	}
+}
+
+// Ctrl-C on `capi run` cancels the job: capi exits 130 and no process of the
+// job is left, not even a grandchild it put in the background.
+func TestE2ERunInterruptKillsProcessTree(t *testing.T) {
+	t.Parallel()
+	sh := newShell(t)
+	pids := filepath.Join(sh.dir, "pids")
+	cmd := sh.command("run", "--cpus", "1", "--", "sh", "-c", `sleep 300 & echo $! > "$0"; echo $$ >> "$0"; sleep 301`, pids)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var jobPids []int
+	deadline := time.Now().Add(20 * time.Second)
+	for len(jobPids) < 2 {
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("job never started: %s", out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+		b, _ := os.ReadFile(pids)
+		jobPids = jobPids[:0]
+		for _, f := range strings.Fields(string(b)) {
+			if p, err := strconv.Atoi(f); err == nil {
+				jobPids = append(jobPids, p)
+			}
+		}
+	}
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != 130 {
+		t.Errorf("capi run exited %d after Ctrl-C, want 130: %s", code, out.String())
+	}
+	for _, p := range jobPids {
+		deadline := time.Now().Add(10 * time.Second)
+		for alive(p) {
+			if time.Now().After(deadline) {
+				t.Errorf("process %d of the cancelled job is still alive", p)
+				syscall.Kill(p, syscall.SIGKILL)
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+}
+
+// alive reports whether pid is a live process. A zombie (ended, waiting for
+// its parent or init to reap it) is not alive: it runs nothing.
+func alive(pid int) bool {
+	if syscall.Kill(pid, 0) != nil {
+		return false
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return true // no /proc (macOS): trust kill
+	}
+	// The state letter follows the ")" that ends the command name.
+	if i := strings.LastIndexByte(string(b), ')'); i >= 0 && i+2 < len(b) {
+		return b[i+2] != 'Z'
+	}
+	return true
 }
