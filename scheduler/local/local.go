@@ -371,18 +371,31 @@ func (s *Scheduler) startLocked(j *jobFile, el string) error {
 		}
 		defer stderr.Close()
 	}
-	cmd := exec.Command(j.Script)
-	cmd.Dir = j.WorkDir
-	cmd.Env = append(os.Environ(), "CAPI_JOB_ID="+j.ID)
-	if j.Array {
-		cmd.Env = append(cmd.Env, "ARRAY_INDEX="+el)
+	newCmd := func() *exec.Cmd {
+		cmd := exec.Command(j.Script)
+		cmd.Dir = j.WorkDir
+		cmd.Env = append(os.Environ(), "CAPI_JOB_ID="+j.ID)
+		if j.Array {
+			cmd.Env = append(cmd.Env, "ARRAY_INDEX="+el)
+		}
+		cmd.Stdout, cmd.Stderr = stdout, stderr
+		cmd.ExtraFiles = []*os.File{run}
+		// Its own session: the job outlives us, ignores our terminal's
+		// Ctrl-C, and its whole process group can be signalled at once.
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+		return cmd
 	}
-	cmd.Stdout, cmd.Stderr = stdout, stderr
-	cmd.ExtraFiles = []*os.File{run}
-	// Its own session: the job outlives us, ignores our terminal's Ctrl-C,
-	// and its whole process group can be signalled at once.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if err := cmd.Start(); err != nil {
+	cmd := newCmd()
+	err = cmd.Start()
+	// ETXTBSY: a process forked elsewhere in this program (another job's
+	// start) briefly inherited the descriptor the script was written
+	// through (golang/go#22315). It goes away once that child execs.
+	for try := 1; errors.Is(err, syscall.ETXTBSY) && try <= 10; try++ {
+		time.Sleep(time.Duration(try) * 5 * time.Millisecond)
+		cmd = newCmd()
+		err = cmd.Start()
+	}
+	if err != nil {
 		return err
 	}
 	now := time.Now()

@@ -348,6 +348,9 @@ func TestCancelKillsProcessTree(t *testing.T) {
 			bgFile := filepath.Join(e.wd, "bg.pid")
 			var bg int
 			waitFor(t, "the background process", func() bool {
+				if o, n := e.rec.get(id); n > 0 {
+					t.Fatalf("job ended before it was cancelled: %+v", o)
+				}
 				b, err := os.ReadFile(bgFile)
 				if err != nil || !strings.HasSuffix(string(b), "\n") {
 					return false
