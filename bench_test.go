@@ -532,3 +532,61 @@ func BenchmarkLoadConfig(b *testing.B) {
 		}
 	}
 }
+
+// bigArrayBJobs is bjobs -json output for one array job of e elements: the
+// first tenth done, the next tenth running, the rest pending.
+func bigArrayBJobs(e int) []byte {
+	var b bytes.Buffer
+	b.Grow(e * 420)
+	fmt.Fprintf(&b, "{\n  \"COMMAND\":\"bjobs\",\n  \"JOBS\":%d,\n  \"RECORDS\":[\n", e)
+	for idx := 1; idx <= e; idx++ {
+		stat, host, start, finish, pend := "PEND", "", "", "", "The job array has reached its running element limit;"
+		switch {
+		case idx <= e/10:
+			stat, host, start, finish, pend = "DONE", "c001", "Mar  1 10:00", "Mar  1 10:05", ""
+		case idx <= e/5:
+			stat, host, start, finish, pend = "RUN", "c002", "Mar  1 10:05", "Mar 11 10:05 L", ""
+		}
+		if idx > 1 {
+			b.WriteString(",\n")
+		}
+		fmt.Fprintf(&b, `    {
+      "JOBID":"554997",
+      "JOBINDEX":"%d",
+      "STAT":"%s",
+      "JOB_NAME":"%s-big[%d]",
+      "EXIT_CODE":"",
+      "EXIT_REASON":"",
+      "EXEC_HOST":"%s",
+      "SUBMIT_TIME":"Mar  1 09:59",
+      "START_TIME":"%s",
+      "FINISH_TIME":"%s",
+      "MAX_MEM":"",
+      "PEND_REASON":"%s"
+    }`, idx, stat, benchPrefix, idx, host, start, finish, pend)
+	}
+	b.WriteString("\n  ]\n}\n")
+	return b.Bytes()
+}
+
+// BenchmarkPollBigArray polls one LSF array of E elements: the engine's
+// per-element work must stay linear in E (ns/element flat).
+func BenchmarkPollBigArray(b *testing.B) {
+	for _, e := range []int{1000, 10000, 100000} {
+		b.Run(fmt.Sprintf("lsf/E=%d", e), func(b *testing.B) {
+			if e >= 100000 && testing.Short() {
+				b.Skip("E = 100k skipped with -short")
+			}
+			out := bigArrayBJobs(e)
+			ex, _ := newBenchExecutor(b, "lsf", out, 1)
+			ctx := context.Background()
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := ex.Poll(ctx); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(e), "ns/element")
+		})
+	}
+}

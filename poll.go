@@ -34,11 +34,7 @@ func (e *Executor) Poll(ctx context.Context) error {
 	}
 	e.pollSeq++
 	seq := e.pollSeq
-	for _, o := range obs {
-		if j := e.jobs[o.ID]; j != nil {
-			e.apply(j, o, now, seq)
-		}
-	}
+	e.applyAll(obs, now, seq)
 	missing := e.missingLocked(seq)
 	e.mu.Unlock()
 
@@ -54,11 +50,7 @@ func (e *Executor) Poll(ctx context.Context) error {
 			e.log.Warn("accounting lookup failed; not counting this poll towards zombie time", "err", err)
 		} else if len(aobs) > 0 {
 			e.mu.Lock()
-			for _, o := range aobs {
-				if j := e.jobs[o.ID]; j != nil {
-					e.apply(j, o, now, seq)
-				}
-			}
+			e.applyAll(aobs, now, seq)
 			missing = e.missingLocked(seq)
 			e.mu.Unlock()
 		}
@@ -68,11 +60,7 @@ func (e *Executor) Poll(ctx context.Context) error {
 	found := e.readExitFiles(missing, now)
 
 	e.mu.Lock()
-	for _, o := range found {
-		if j := e.jobs[o.ID]; j != nil {
-			e.apply(j, o, now, seq)
-		}
-	}
+	e.applyAll(found, now, seq)
 	var delta time.Duration
 	if e.lastPollOK && sourcesOK && !e.lastPoll.IsZero() {
 		delta = now.Sub(e.lastPoll)
@@ -199,11 +187,15 @@ func (e *Executor) vanishLocked(j *Job, now time.Time, seq uint64) {
 		return
 	}
 	o.InArray = true
+	rollUp := false
 	for _, el := range j.st.elems {
 		if !el.status.Terminal() && el.seenPoll != seq {
 			o.Index = el.index
-			e.apply(j, o, now, 0)
+			rollUp = e.update(j, &o, now, 0) || rollUp
 		}
+	}
+	if rollUp {
+		e.rollUpLocked(j, now)
 	}
 }
 
@@ -211,24 +203,54 @@ func (e *Executor) vanishLocked(j *Job, now time.Time, seq uint64) {
 // (0 for notifications and engine decisions). Terminal records and
 // elements never change again.
 func (e *Executor) apply(j *Job, o scheduler.Observation, now time.Time, seq uint64) {
+	if e.update(j, &o, now, seq) {
+		e.rollUpLocked(j, now)
+	}
+}
+
+// applyAll applies the observations of tracked jobs, then rolls up each
+// array they touched once. Rolling up after every element, as apply does,
+// would cost O(elements²) per array and poll (an array of 10,000 elements:
+// 60 µs per element instead of ~5).
+func (e *Executor) applyAll(obs []scheduler.Observation, now time.Time, seq uint64) {
+	var arrays []*Job
+	for i := range obs {
+		j := e.jobs[obs[i].ID]
+		if j == nil {
+			continue
+		}
+		// Elements of one array come together in every scheduler's
+		// output; an array seen twice is rolled up twice, harmlessly.
+		if e.update(j, &obs[i], now, seq) && (len(arrays) == 0 || arrays[len(arrays)-1] != j) {
+			arrays = append(arrays, j)
+		}
+	}
+	for _, j := range arrays {
+		e.rollUpLocked(j, now)
+	}
+}
+
+// update is apply without the array roll-up; it reports whether an array
+// element was updated, so that the caller must roll the array up.
+func (e *Executor) update(j *Job, o *scheduler.Observation, now time.Time, seq uint64) (rollUp bool) {
 	st := &j.st
 	if st.rec.Status.Terminal() {
-		return
+		return false
 	}
 	if o.InArray {
 		if st.elems == nil {
-			return
+			return false
 		}
 		i := o.Index - st.rec.Array.First
 		if i < 0 || i >= len(st.elems) {
-			return
+			return false
 		}
 		el := &st.elems[i]
 		if seq != 0 {
 			el.seenPoll = seq
 		}
 		if el.status.Terminal() {
-			return
+			return false
 		}
 		before := elemFingerprint(el)
 		defer func() {
@@ -255,8 +277,7 @@ func (e *Executor) apply(j *Job, o scheduler.Observation, now time.Time, seq uin
 				el.finish = now
 			}
 		}
-		e.rollUpLocked(j, now)
-		return
+		return true
 	}
 	if seq != 0 {
 		st.seenPoll = seq
@@ -295,6 +316,7 @@ func (e *Executor) apply(j *Job, o scheduler.Observation, now time.Time, seq uin
 		}
 		e.endLocked(j, now)
 	}
+	return false
 }
 
 // rollUpLocked derives an array's status from its elements: terminal only

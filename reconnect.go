@@ -83,9 +83,7 @@ func (e *Executor) Reconnect(ctx context.Context) ([]*Job, error) {
 		}
 		j := e.track(f.rec)
 		e.mu.Lock()
-		for _, o := range f.obs {
-			e.apply(j, o, now, 0)
-		}
+		e.applyAll(f.obs, now, 0)
 		e.mu.Unlock()
 		adopted = append(adopted, j)
 	}
