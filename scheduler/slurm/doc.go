@@ -83,7 +83,9 @@
 // "37_4", and %A the element's own job id, which is not the array's.
 //
 // squeue prints the expected start and end of jobs that have not started or
-// ended; only real times are reported. Times are in the local time zone.
+// ended; only real times are reported. Times are in the local time zone;
+// squeue and sacct run with SLURM_TIME_FORMAT=standard, because a user's
+// setting (e.g. "relative", which prints "23:35:20") would hide the date.
 //
 // # Accounting
 //

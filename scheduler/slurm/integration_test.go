@@ -170,7 +170,14 @@ func (c *cluster) wait(t *testing.T, sub submission, indices []int, limit time.D
 		before := c.runner.n.Load()
 		obs, err := c.s.Poll(ctx, scheduler.Query{Prefix: sub.job.Name})
 		if err != nil {
-			t.Fatalf("Poll: %v", err)
+			// A busy or restarting controller is not the job's fault;
+			// the engine keeps polling too.
+			t.Logf("Poll: %v", err)
+			if time.Now().After(deadline) {
+				t.Fatalf("job %s: polls still failing after %s", sub.id, limit)
+			}
+			time.Sleep(time.Second)
+			continue
 		}
 		if n := c.runner.n.Load() - before; n != 1 {
 			t.Errorf("a poll ran %d commands, want 1", n)
@@ -253,7 +260,7 @@ func (c *cluster) waitStatus(t *testing.T, sub submission, st scheduler.Status, 
 	for {
 		obs, err := c.s.Poll(context.Background(), scheduler.Query{Prefix: sub.job.Name})
 		if err != nil {
-			t.Fatalf("Poll: %v", err)
+			t.Logf("Poll: %v", err)
 		}
 		for _, o := range obs {
 			if o.ID == sub.id && o.Status == st {
@@ -366,7 +373,9 @@ func TestIntegrationArrayThrottle(t *testing.T) {
 			if !o.InArray {
 				t.Errorf("array observation without index: %+v", o)
 			}
-			if o.Status == scheduler.Running {
+			// An element in COMPLETING (epilog) is "running" for capi but
+			// no longer counts against SLURM's throttle.
+			if o.Status == scheduler.Running && strings.HasPrefix(o.Detail, "RUNNING") {
 				running++
 			}
 		}
@@ -433,14 +442,26 @@ func TestIntegrationAccount(t *testing.T) {
 	} else {
 		t.Logf("MinJobAge %s is long: asking sacct while the job is still in squeue (start the cluster with SLURM_MIN_JOB_AGE=5 to test the real case)", c.minJobAge)
 	}
-	obs, err := c.s.Account(context.Background(), []string{sub.id})
-	if err != nil {
-		t.Fatal(err)
+	// slurmdbd may lag the job's end by a moment and show a stale state;
+	// the engine would just ask again at its next poll.
+	var o scheduler.Observation
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		obs, err := c.s.Account(context.Background(), []string{sub.id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(obs) > 1 {
+			t.Fatalf("Account = %+v, want one observation", obs)
+		}
+		if len(obs) == 1 && obs[0].Status.Terminal() {
+			o = obs[0]
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Account = %+v 30 s after the job ended, want it terminal", obs)
+		}
+		time.Sleep(500 * time.Millisecond)
 	}
-	if len(obs) != 1 {
-		t.Fatalf("Account = %+v, want one observation", obs)
-	}
-	o := obs[0]
 	// Right after the job ended slurmdbd may not know its name yet.
 	if o.ID != sub.id || (o.Name != sub.job.Name && o.Name != "") || o.Status != scheduler.Failed || o.Reason != scheduler.ReasonExitCode ||
 		!o.HasExit || o.ExitCode != 5 || o.Host == "" || o.StartTime.IsZero() || o.FinishTime.IsZero() {
