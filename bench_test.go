@@ -253,15 +253,19 @@ func qstatOutput(n int) []byte {
 // benchFormat is one scheduler's output format: how to generate it and its
 // bare decode, the floor a poll is compared with.
 type benchFormat struct {
-	executor string
-	output   func(n int) []byte
-	decode   func(out []byte) int
+	name, executor string
+	output         func(n int) []byte
+	rows           func(n int) int
+	decode         func(out []byte) int
 }
 
 var benchFormats = []benchFormat{
-	{"lsf", bjobsOutput, decodeBJobsBare},
-	{"slurm", squeueOutput, decodeSqueueBare},
-	{"sge", qstatOutput, decodeQstatBare},
+	{"lsf", "lsf", bjobsOutput, benchRows, decodeBJobsBare},
+	// lsf-plain has no arrays: N jobs, N records, the shape of SPEC §4's
+	// reference points (100k jobs, 29 MB).
+	{"lsf-plain", "lsf", bjobsOutputPlain, func(n int) int { return n }, decodeBJobsBare},
+	{"slurm", "slurm", squeueOutput, benchRows, decodeSqueueBare},
+	{"sge", "sge", qstatOutput, benchRows, decodeQstatBare},
 }
 
 // bareBJobs is the least a reader of bjobs -json must decode: every
@@ -368,7 +372,7 @@ func newBenchExecutor(b *testing.B, executor string, out []byte, n int) (*Execut
 func BenchmarkPoll(b *testing.B) {
 	for _, f := range benchFormats {
 		for _, n := range benchSizes {
-			b.Run(fmt.Sprintf("%s/N=%d", f.executor, n), func(b *testing.B) {
+			b.Run(fmt.Sprintf("%s/N=%d", f.name, n), func(b *testing.B) {
 				if n >= 100000 && testing.Short() {
 					b.Skip("N = 100k skipped with -short")
 				}
@@ -412,7 +416,7 @@ func BenchmarkPoll(b *testing.B) {
 							b.Fatal(err)
 						}
 					}
-					b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(benchRows(n)), "ns/row")
+					b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(f.rows(n)), "ns/row")
 					ratio(b)
 				})
 			})
