@@ -229,10 +229,16 @@ func LoadConfig(opts LoadOptions) (Config, ConfigInfo, error) {
 			return cfg, info, err
 		}
 	} else {
+		envPath := os.Getenv("CLUSTER_API_CONFIG")
 		for _, p := range SearchPaths() {
 			info.Searched = append(info.Searched, p)
 			data, err := os.ReadFile(p)
 			if errors.Is(err, os.ErrNotExist) {
+				if p == envPath {
+					// Set on purpose: silently falling back to another file
+					// or to defaults would run jobs with the wrong settings.
+					return cfg, info, &ConfigError{File: p, Msg: "CLUSTER_API_CONFIG names a file that does not exist; fix or unset it"}
+				}
 				continue
 			}
 			if err != nil {
@@ -334,8 +340,13 @@ func applyMapping(cfg *Config, m *yaml.Node, file, profile string, info *ConfigI
 		}
 		return loc
 	}
+	seen := make(map[string]int, len(m.Content)/2)
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		k, v := m.Content[i], m.Content[i+1]
+		if first, dup := seen[k.Value]; dup {
+			return nil, &ConfigError{File: file, Line: k.Line, Key: k.Value, Msg: fmt.Sprintf("defined twice (first on line %d); keep one", first)}
+		}
+		seen[k.Value] = k.Line
 		if top && k.Value == "profiles" {
 			if v.Kind != yaml.MappingNode && !(v.Kind == yaml.ScalarNode && v.Tag == "!!null") {
 				return nil, &ConfigError{File: file, Line: v.Line, Key: "profiles", Msg: "must be a mapping of profile names to settings"}

@@ -142,6 +142,11 @@ func TestConfigSearchOrder(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+		if s.remove == env {
+			// A variable naming a missing file is an error (see
+			// TestConfigEnvPathMissingIsAnError), so unset it to go on.
+			t.Setenv("CLUSTER_API_CONFIG", "")
+		}
 	}
 	t.Setenv("CLUSTER_API_CONFIG", env)
 	if diff := cmp.Diff([]string{env, "cluster_api.yaml", user}, SearchPaths()); diff != "" {
@@ -439,4 +444,27 @@ func FuzzLoadConfig(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestConfigEnvPathMissingIsAnError(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	t.Setenv("HOME", dir)
+	t.Setenv("CLUSTER_API_CONFIG", filepath.Join(dir, "nope.yaml"))
+	_, _, err := LoadConfig(LoadOptions{})
+	var ce *ConfigError
+	if !errors.As(err, &ce) || !strings.Contains(err.Error(), "nope.yaml") || !strings.Contains(err.Error(), "CLUSTER_API_CONFIG") {
+		t.Fatalf("err = %v, want a ConfigError naming the file and the variable", err)
+	}
+}
+
+func TestConfigDuplicateKeyIsAnError(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "c.yaml")
+	os.WriteFile(p, []byte("cpus: 2\nqueue: a\ncpus: 4\n"), 0o644)
+	_, _, err := LoadConfig(LoadOptions{Path: p})
+	var ce *ConfigError
+	if !errors.As(err, &ce) || ce.Line != 3 || ce.Key != "cpus" || !strings.Contains(err.Error(), "line 1") {
+		t.Fatalf("err = %v, want a ConfigError for cpus at line 3 naming line 1", err)
+	}
 }

@@ -58,7 +58,7 @@ type Executor struct {
 	mu         sync.Mutex
 	dirty      map[*Job]*dirtyJob // state not yet written to db
 	jobs       map[string]*Job
-	early      map[string][]scheduler.Observation // notifications that beat Submit's bookkeeping
+	early      map[string]*earlyNotes // notifications that beat Submit's bookkeeping
 	pollSeq    uint64
 	lastPoll   time.Time
 	lastPollOK bool
@@ -105,7 +105,7 @@ func New(cfg Config, opts *Options) (*Executor, error) {
 		log:       log,
 		retryBase: time.Second,
 		jobs:      make(map[string]*Job),
-		early:     make(map[string][]scheduler.Observation),
+		early:     make(map[string]*earlyNotes),
 	}
 	if err := e.openStore(); err != nil {
 		if c, ok := sched.(scheduler.Closer); ok {
@@ -402,12 +402,25 @@ func (e *Executor) track(rec Record) *Job {
 	defer e.mu.Unlock()
 	e.jobs[rec.ID] = j
 	now := time.Now()
-	for _, o := range e.early[rec.ID] {
-		e.apply(j, o, now, 0)
+	if n := e.early[rec.ID]; n != nil {
+		for _, o := range n.obs {
+			e.apply(j, o, now, 0)
+		}
+		delete(e.early, rec.ID)
 	}
-	delete(e.early, rec.ID)
 	return j
 }
+
+// earlyNotes holds notifications about a job id not tracked yet: a local
+// job can end before Submit has registered it.
+type earlyNotes struct {
+	since time.Time
+	obs   []scheduler.Observation
+}
+
+// earlyNotesTTL bounds how long unclaimed notifications are kept: a job
+// being submitted is registered within moments of the scheduler's answer.
+const earlyNotesTTL = time.Minute
 
 // submitWithRetry submits, retrying transient failures with exponential
 // backoff and jitter. Before each retry it asks the scheduler whether the

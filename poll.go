@@ -428,8 +428,10 @@ func (e *Executor) purgeLocked(now time.Time) []store.Key {
 			keys = append(keys, store.Key{Scheduler: e.sched.Name(), JobID: id})
 		}
 	}
-	for id := range e.early {
-		delete(e.early, id) // a notification unclaimed for a whole poll belongs to no job of ours
+	for id, n := range e.early {
+		if now.Sub(n.since) > earlyNotesTTL {
+			delete(e.early, id) // belongs to no job of ours
+		}
 	}
 	return keys
 }
@@ -445,5 +447,10 @@ func (e *Executor) notify(o scheduler.Observation) {
 		e.kickFlush()
 		return
 	}
-	e.early[o.ID] = append(e.early[o.ID], o)
+	n := e.early[o.ID]
+	if n == nil {
+		n = &earlyNotes{since: now}
+		e.early[o.ID] = n
+	}
+	n.obs = append(n.obs, o)
 }
