@@ -3,19 +3,15 @@ package lsf
 import (
 	"bytes"
 	"context"
-	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	gold "github.com/go-cluster-api/clusterapi/internal/golden"
 	"github.com/go-cluster-api/clusterapi/scheduler"
-	"github.com/google/go-cmp/cmp"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files in testdata/golden")
 
 // testNow is "now" for every parser test, so that year inference and
 // goldens do not depend on the day the tests run.
@@ -42,33 +38,12 @@ func readOptional(t *testing.T, path string) []byte {
 // golden compares got, as indented JSON, with testdata/golden/name.
 func golden(t *testing.T, name string, got any) {
 	t.Helper()
-	b, err := json.MarshalIndent(got, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b = append(b, '\n')
-	goldenBytes(t, name, b)
+	gold.JSON(t, filepath.Join("testdata", "golden", name), got)
 }
 
 func goldenBytes(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", "golden", name)
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		t.Errorf("%s differs from golden (-want +got):\n%s", path, diff)
-	}
+	gold.Bytes(t, filepath.Join("testdata", "golden", name), got)
 }
 
 // recorder is a hand-written fake runner: it answers each command with the

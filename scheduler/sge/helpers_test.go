@@ -3,8 +3,6 @@ package sge
 import (
 	"bytes"
 	"context"
-	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,12 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
-
+	gold "github.com/go-cluster-api/clusterapi/internal/golden"
 	"github.com/go-cluster-api/clusterapi/scheduler"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
 
 // capture is one recorded command run. testdata files hold it as
 //
@@ -89,31 +84,7 @@ func glob(t testing.TB, pattern string) []string {
 // go test -update rewrites the file.
 func golden(t *testing.T, name string, v any) {
 	t.Helper()
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(v); err != nil {
-		t.Fatal(err)
-	}
-	got := buf.Bytes()
-	path := filepath.Join("testdata", "golden", name+".json")
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		t.Errorf("%s differs from the golden file (-want +got); if the change is right, run go test -update:\n%s", path, diff)
-	}
+	gold.JSON(t, filepath.Join("testdata", "golden", name+".json"), v)
 }
 
 // parsed is what golden files record for a parser: the observations or

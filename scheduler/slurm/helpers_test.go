@@ -3,8 +3,6 @@ package slurm
 import (
 	"bytes"
 	"context"
-	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -13,11 +11,9 @@ import (
 	"testing"
 	"time"
 
+	gold "github.com/go-cluster-api/clusterapi/internal/golden"
 	"github.com/go-cluster-api/clusterapi/scheduler"
-	"github.com/google/go-cmp/cmp"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 // readFixture returns a recorded output without its header: the leading
 // lines starting with '#' that say where it came from.
@@ -50,24 +46,7 @@ func mustGlob(t *testing.T, pattern string) []string {
 // rewrites it.
 func golden(t *testing.T, path string, v any) {
 	t.Helper()
-	got, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got = append(got, '\n')
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		t.Errorf("%s differs (-want +got):\n%s", path, diff)
-	}
+	gold.JSON(t, path, v)
 }
 
 // transcript is one command of a recorded shell session: "$ argv",
