@@ -654,13 +654,17 @@ func (e *Executor) markCancelled(jobs []*Job, opts *CancelOptions) {
 			continue
 		}
 		o.InArray = true
+		rollUp := false
 		for i := range j.st.elems {
 			el := &j.st.elems[i]
 			if el.status.Terminal() || (opts.Index != nil && el.index != *opts.Index) {
 				continue
 			}
 			o.Index = el.index
-			e.apply(j, o, now, 0)
+			rollUp = e.update(j, &o, now, 0) || rollUp
+		}
+		if rollUp { // once per array, not once per element
+			e.rollUpLocked(j, now)
 		}
 	}
 }

@@ -320,13 +320,17 @@ func (e *Executor) trackStored(sr store.Record, now time.Time) *Job {
 	j := e.track(rec)
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	rollUp := false
 	for _, es := range sr.Elements {
 		o := scheduler.Observation{ID: rec.ID, InArray: true, Index: es.Index, Status: es.Status, Reason: es.Reason,
 			Detail: es.Detail, Host: es.Host, StartTime: es.StartTime, FinishTime: es.FinishTime}
 		if es.ExitCode != nil {
 			o.ExitCode, o.HasExit = *es.ExitCode, true
 		}
-		e.apply(j, o, now, 0)
+		rollUp = e.update(j, &o, now, 0) || rollUp
+	}
+	if rollUp { // once per array, not once per element
+		e.rollUpLocked(j, now)
 	}
 	if j.st.elems == nil {
 		o := scheduler.Observation{ID: rec.ID, Status: status, Reason: sr.Reason, Detail: sr.Detail,
