@@ -6,10 +6,9 @@
 //
 //	{state_dir}/local/
 //	  lock               flock: id allocation and dispatch
-//	  next-id            the last id handed out
 //	  owners/{pid}       flocked by each live capi process for its lifetime
 //	  running/{id}.{el}  one entry per running element (its cpu count): the slot table
-//	  jobs/{id}/job.json the submission (immutable)
+//	  jobs/{id}/job.json the submission; the exclusive mkdir of jobs/{id} allocates the id
 //	  jobs/{id}/{el}.run pid of a started element, flocked by the job's own processes
 //	  jobs/{id}/{el}.end how it ended (written by the process that waited for it)
 //	  jobs/{id}/{el}.cancel  cancel marker

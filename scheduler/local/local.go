@@ -34,6 +34,9 @@ type Scheduler struct {
 	// others once it is closed or its process died.
 	ownerID string
 	owner   *os.File
+	// lastID is the last job id this Scheduler saw allocated; guarded by
+	// the spool lock.
+	lastID int
 
 	kick chan struct{}
 	stop chan struct{}
@@ -93,6 +96,7 @@ func New(opts scheduler.Options) (*Scheduler, error) {
 	if err := s.sp.init(); err != nil {
 		return nil, err
 	}
+	s.lastID = s.sp.maxID()
 	s.ownerID = fmt.Sprintf("%d-%d", os.Getpid(), time.Now().UnixNano())
 	owner, err := os.OpenFile(s.ownerPath(s.ownerID), os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
@@ -179,12 +183,12 @@ func (s *Scheduler) Submit(ctx context.Context, job *scheduler.Job) (string, err
 	if err != nil {
 		return "", err
 	}
-	id, err := s.sp.nextID()
+	n, err := s.sp.createJob(jf, s.lastID)
 	if err == nil {
-		jf.ID = id
-		err = s.sp.writeJob(jf)
+		s.lastID = n
 	}
 	unlock()
+	id := jf.ID
 	if err != nil {
 		return "", &scheduler.SubmitError{Scheduler: "local", Err: err, Output: "cannot write the job to the spool " + s.sp.dir + ": " + err.Error()}
 	}

@@ -2,7 +2,6 @@ package local
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -88,25 +87,52 @@ func (s spool) lock() (func(), error) {
 	return func() { f.Close() }, nil
 }
 
-// nextID allocates a job id; the caller holds the spool lock.
-func (s spool) nextID() (string, error) {
-	p := filepath.Join(s.dir, "next-id")
-	b, err := os.ReadFile(p)
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return "", err
+// maxID returns the largest job id in the spool (0 for none).
+func (s spool) maxID() int {
+	entries, err := os.ReadDir(filepath.Join(s.dir, "jobs"))
+	if err != nil {
+		return 0
 	}
-	n, _ := strconv.Atoi(strings.TrimSpace(string(b)))
-	n++
-	if err := writeFileAtomic(p, []byte(strconv.Itoa(n)+"\n")); err != nil {
-		return "", err
+	most := 0
+	for _, e := range entries {
+		if n, err := strconv.Atoi(e.Name()); err == nil && n > most {
+			most = n
+		}
 	}
-	return strconv.Itoa(n), nil
+	return most
 }
 
-func (s spool) writeJob(j *jobFile) error {
-	if err := os.MkdirAll(s.jobDir(j.ID), 0o755); err != nil {
-		return err
+// createJob allocates the next free id after hint by creating the job's
+// directory exclusively (the directory is needed anyway, and an exclusive
+// mkdir cannot hand one id out twice, whichever process asks), then writes
+// job.json in place: a reader that finds it half-written skips the job
+// until the next look. The caller holds the spool lock.
+func (s spool) createJob(j *jobFile, hint int) (int, error) {
+	for n := hint + 1; ; n++ {
+		id := strconv.Itoa(n)
+		err := os.Mkdir(s.jobDir(id), 0o755)
+		if os.IsExist(err) {
+			continue
+		}
+		if err != nil {
+			return 0, err
+		}
+		j.ID = id
+		b, err := json.Marshal(j)
+		if err == nil {
+			err = os.WriteFile(filepath.Join(s.jobDir(id), "job.json"), b, 0o644)
+		}
+		if err != nil {
+			os.RemoveAll(s.jobDir(id))
+			return 0, err
+		}
+		return n, nil
 	}
+}
+
+// writeJob replaces job.json atomically (adoption changes the owner of a
+// job other processes may be reading).
+func (s spool) writeJob(j *jobFile) error {
 	b, err := json.Marshal(j)
 	if err != nil {
 		return err
