@@ -390,12 +390,12 @@ func (e *Executor) submit(ctx context.Context, spec JobSpec, arr *Array) (*Job, 
 // track registers a new job record and applies notifications that arrived
 // before it was registered.
 func (e *Executor) track(rec Record) *Job {
-	j := &Job{e: e, id: rec.ID, done: make(chan struct{})}
+	j := &Job{e: e, id: rec.ID}
 	j.st.rec = rec
 	if rec.Array != nil {
 		j.st.elems = make([]elemState, rec.Array.Last-rec.Array.First+1)
 		for i := range j.st.elems {
-			j.st.elems[i] = elemState{index: rec.Array.First + i, status: Pending}
+			j.st.elems[i] = elemState{index: int32(rec.Array.First + i), status: Pending}
 		}
 	}
 	e.mu.Lock()
@@ -657,10 +657,10 @@ func (e *Executor) markCancelled(jobs []*Job, opts *CancelOptions) {
 		rollUp := false
 		for i := range j.st.elems {
 			el := &j.st.elems[i]
-			if el.status.Terminal() || (opts.Index != nil && el.index != *opts.Index) {
+			if el.status.Terminal() || (opts.Index != nil && int(el.index) != *opts.Index) {
 				continue
 			}
-			o.Index = el.index
+			o.Index = int(el.index)
 			rollUp = e.update(j, &o, now, 0) || rollUp
 		}
 		if rollUp { // once per array, not once per element

@@ -99,24 +99,60 @@ type jobState struct {
 	endedAt time.Time
 }
 
+// elemState is one array element. It is kept small (96 bytes) because an
+// engine may track hundreds of thousands: times are Unix nanoseconds (0 =
+// unknown), counters 32-bit.
 type elemState struct {
-	index    int
 	status   Status
 	reason   Reason
 	detail   string
-	exit     int
-	hasExit  bool
 	host     string
-	start    time.Time
-	finish   time.Time
-	seenPoll uint64 // poll sequence number that last saw it
+	start    int64
+	finish   int64
+	index    int32
+	exit     int32
+	seenPoll uint32 // low bits of the poll sequence number that last saw it
+	hasExit  bool
 }
+
+func toNanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func fromNanos(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n)
+}
+
+// closedChan is handed out by Done for jobs that ended before anyone asked.
+var closedChan = func() chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}()
 
 // ID is the scheduler's job id.
 func (j *Job) ID() string { return j.id }
 
 // Done returns a channel closed when the job reaches a terminal status.
-func (j *Job) Done() <-chan struct{} { return j.done }
+// The channel is made on first use: most tracked jobs are never waited on,
+// and a channel per job is a tenth of an engine's memory.
+func (j *Job) Done() <-chan struct{} {
+	j.e.mu.Lock()
+	defer j.e.mu.Unlock()
+	if j.done == nil {
+		if !j.st.endedAt.IsZero() {
+			return closedChan
+		}
+		j.done = make(chan struct{})
+	}
+	return j.done
+}
 
 // Snapshot returns a copy of the job's current record.
 func (j *Job) Snapshot() Record {
@@ -130,7 +166,7 @@ func (j *Job) Snapshot() Record {
 // a scheduler that reports completions itself (the local executor).
 func (j *Job) Wait(ctx context.Context) (Record, error) {
 	select {
-	case <-j.done:
+	case <-j.Done():
 		return j.Snapshot(), nil
 	case <-ctx.Done():
 		return j.Snapshot(), ctx.Err()
@@ -154,13 +190,13 @@ func (s *jobState) snapshot(d scheduler.Dialect) Record {
 		a.FailedIndices = nil
 		for i, el := range s.elems {
 			a.Elements[i] = Element{
-				Index: el.index, Status: el.status, Reason: el.reason, Detail: el.detail,
-				ExecHost: el.host, StartTime: el.start, FinishTime: el.finish,
-				StdoutPath: expandIndex(r.StdoutPath, d, el.index),
-				StderrPath: expandIndex(r.StderrPath, d, el.index),
+				Index: int(el.index), Status: el.status, Reason: el.reason, Detail: el.detail,
+				ExecHost: el.host, StartTime: fromNanos(el.start), FinishTime: fromNanos(el.finish),
+				StdoutPath: expandIndex(r.StdoutPath, d, int(el.index)),
+				StderrPath: expandIndex(r.StderrPath, d, int(el.index)),
 			}
 			if el.hasExit {
-				v := el.exit
+				v := int(el.exit)
 				a.Elements[i].ExitCode = &v
 			}
 			switch el.status {
@@ -168,7 +204,7 @@ func (s *jobState) snapshot(d scheduler.Dialect) Record {
 				a.Counts.Done++
 			case Failed:
 				a.Counts.Failed++
-				a.FailedIndices = append(a.FailedIndices, el.index)
+				a.FailedIndices = append(a.FailedIndices, int(el.index))
 			case Killed:
 				a.Counts.Killed++
 			case Running:

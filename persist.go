@@ -64,10 +64,10 @@ func (e *Executor) takeChangesLocked() []store.Change {
 		}
 		for _, i := range d.elems {
 			el := &j.st.elems[i]
-			es := store.ElementState{Index: el.index, Status: el.status, Reason: el.reason, Detail: el.detail,
-				Host: el.host, StartTime: el.start, FinishTime: el.finish}
+			es := store.ElementState{Index: int(el.index), Status: el.status, Reason: el.reason, Detail: el.detail,
+				Host: el.host, StartTime: fromNanos(el.start), FinishTime: fromNanos(el.finish)}
 			if el.hasExit {
-				v := el.exit
+				v := int(el.exit)
 				es.ExitCode = &v
 			}
 			c.Elements = append(c.Elements, es)
@@ -413,14 +413,15 @@ func (e *Executor) storedSnapshot(sr store.Record) Record {
 	if a := st.rec.Array; a != nil {
 		st.elems = make([]elemState, a.Last-a.First+1)
 		for i := range st.elems {
-			st.elems[i] = elemState{index: a.First + i, status: Pending}
+			st.elems[i] = elemState{index: int32(a.First + i), status: Pending}
 		}
 		for _, es := range sr.Elements {
 			if i := es.Index - a.First; i >= 0 && i < len(st.elems) {
 				el := &st.elems[i]
-				el.status, el.reason, el.detail, el.host, el.start, el.finish = es.Status, es.Reason, es.Detail, es.Host, es.StartTime, es.FinishTime
+				el.status, el.reason, el.detail, el.host = es.Status, es.Reason, es.Detail, es.Host
+				el.start, el.finish = toNanos(es.StartTime), toNanos(es.FinishTime)
 				if es.ExitCode != nil {
-					el.exit, el.hasExit = *es.ExitCode, true
+					el.exit, el.hasExit = int32(*es.ExitCode), true
 				}
 			}
 		}

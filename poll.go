@@ -118,8 +118,8 @@ func recFingerprint(r *Record) fingerprint {
 }
 
 func elemFingerprint(el *elemState) fingerprint {
-	return fingerprint{status: el.status, reason: el.reason, detail: el.detail, host: el.host, exit: el.exit,
-		hasExit: el.hasExit, start: el.start.UnixNano(), finish: el.finish.UnixNano()}
+	return fingerprint{status: el.status, reason: el.reason, detail: el.detail, host: el.host, exit: int(el.exit),
+		hasExit: el.hasExit, start: el.start, finish: el.finish}
 }
 
 // absent is a job, or one element of an array, that no source reported in
@@ -143,8 +143,8 @@ func (e *Executor) missingLocked(seq uint64) []absent {
 			continue
 		}
 		for _, el := range j.st.elems {
-			if !el.status.Terminal() && el.seenPoll != seq {
-				out = append(out, absent{job: j, index: el.index, inArray: true})
+			if !el.status.Terminal() && el.seenPoll != uint32(seq) {
+				out = append(out, absent{job: j, index: int(el.index), inArray: true})
 			}
 		}
 	}
@@ -189,8 +189,8 @@ func (e *Executor) vanishLocked(j *Job, now time.Time, seq uint64) {
 	o.InArray = true
 	rollUp := false
 	for _, el := range j.st.elems {
-		if !el.status.Terminal() && el.seenPoll != seq {
-			o.Index = el.index
+		if !el.status.Terminal() && el.seenPoll != uint32(seq) {
+			o.Index = int(el.index)
 			rollUp = e.update(j, &o, now, 0) || rollUp
 		}
 	}
@@ -247,7 +247,7 @@ func (e *Executor) update(j *Job, o *scheduler.Observation, now time.Time, seq u
 		}
 		el := &st.elems[i]
 		if seq != 0 {
-			el.seenPoll = seq
+			el.seenPoll = uint32(seq)
 		}
 		if el.status.Terminal() {
 			return false
@@ -263,18 +263,18 @@ func (e *Executor) update(j *Job, o *scheduler.Observation, now time.Time, seq u
 		}
 		el.reason, el.detail = o.Reason, o.Detail
 		if o.HasExit {
-			el.exit, el.hasExit = o.ExitCode, true
+			el.exit, el.hasExit = int32(o.ExitCode), true
 		}
 		if o.Host != "" {
 			el.host = o.Host
 		}
 		if !o.StartTime.IsZero() {
-			el.start = o.StartTime
+			el.start = toNanos(o.StartTime)
 		}
 		if el.status.Terminal() {
-			el.finish = o.FinishTime
-			if el.finish.IsZero() {
-				el.finish = now
+			el.finish = toNanos(o.FinishTime)
+			if el.finish == 0 {
+				el.finish = now.UnixNano()
 			}
 		}
 		return true
@@ -342,12 +342,12 @@ func (e *Executor) rollUpLocked(j *Job, now time.Time) {
 		}
 		if el.status.Terminal() {
 			terminal++
-			if el.finish.After(finish) {
-				finish = el.finish
+			if f := fromNanos(el.finish); f.After(finish) {
+				finish = f
 			}
 		}
-		if !el.start.IsZero() && (start.IsZero() || el.start.Before(start)) {
-			start = el.start
+		if s := fromNanos(el.start); !s.IsZero() && (start.IsZero() || s.Before(start)) {
+			start = s
 		}
 		if st.rec.ExecHost == "" && el.host != "" {
 			st.rec.ExecHost = el.host
@@ -367,7 +367,7 @@ func (e *Executor) rollUpLocked(j *Job, now time.Time) {
 		r.Status, r.Reason = Failed, firstFailed.reason
 		r.Detail = fmt.Sprintf("%d of %d elements failed", failed, len(st.elems))
 		if firstFailed.hasExit {
-			v := firstFailed.exit
+			v := int(firstFailed.exit)
 			r.ExitCode = &v
 		}
 	case killed > 0:
@@ -390,7 +390,9 @@ func (e *Executor) endLocked(j *Job, now time.Time) {
 		return
 	}
 	st.endedAt = now
-	close(j.done)
+	if j.done != nil {
+		close(j.done)
+	}
 	e.markDirtyLocked(j, -1)
 	e.kickFlush()
 	if len(st.callbacks) == 0 {
