@@ -64,3 +64,21 @@ func TestParseSacct(t *testing.T) {
 		})
 	}
 }
+
+// The positional fast path of parseTime must agree with time.ParseInLocation
+// on every input, valid or not.
+func FuzzParseTimeFastPath(f *testing.F) {
+	for _, s := range []string{"2026-11-24T22:10:28", "2026-02-30T00:00:00", "2026-13-01T00:00:00", "Unknown", "2026-11-24T24:00:00", "0000-01-01T00:00:00"} {
+		f.Add(s)
+	}
+	loc := time.FixedZone("test", 3600)
+	f.Fuzz(func(t *testing.T, s string) {
+		want, err := time.ParseInLocation("2006-01-02T15:04:05", s, loc)
+		if err != nil || len(s) != len("2006-01-02T15:04:05") {
+			want = time.Time{}
+		}
+		if got := parseTime(s, loc); !got.Equal(want) {
+			t.Fatalf("parseTime(%q) = %v, time.ParseInLocation says %v", s, got, want)
+		}
+	})
+}

@@ -124,13 +124,24 @@ func parseSqueue(out []byte, fields []squeueField, loc *time.Location, limit int
 			nameCol = i
 		}
 	}
-	var obs []scheduler.Observation
-	for lineNo, line := range bytes.Split(out, []byte("\n")) {
+	// One observation per line is the common case (pending array ranges
+	// add more); sizing for it up front saves copying a large slice while
+	// it grows, which dominated the cost of a big poll.
+	obs := make([]scheduler.Observation, 0, bytes.Count(out, []byte("\n"))+1)
+	var cols []string
+	for lineNo := 0; len(out) > 0; lineNo++ {
+		var line []byte
+		if i := bytes.IndexByte(out, '\n'); i >= 0 {
+			line, out = out[:i], out[i+1:]
+		} else {
+			line, out = out, nil
+		}
 		line = bytes.TrimRight(line, "\r")
 		if len(bytes.TrimSpace(line)) == 0 {
 			continue
 		}
-		cols, err := splitColumns(string(line), len(fields), nameCol)
+		var err error
+		cols, err = splitColumnsInto(cols[:0], string(line), len(fields), nameCol)
 		if err != nil {
 			return nil, fmt.Errorf("squeue output line %d %q: %w", lineNo+1, line, err)
 		}
@@ -149,7 +160,21 @@ func parseSqueue(out []byte, fields []squeueField, loc *time.Location, limit int
 // splitColumns splits at '|' into n columns; surplus separators belong to
 // the name column (job names may contain '|').
 func splitColumns(line string, n, nameCol int) ([]string, error) {
-	cols := strings.Split(line, "|")
+	return splitColumnsInto(nil, line, n, nameCol)
+}
+
+// splitColumnsInto is splitColumns appending to cols, so that a caller
+// parsing many lines reuses one slice.
+func splitColumnsInto(cols []string, line string, n, nameCol int) ([]string, error) {
+	for {
+		i := strings.IndexByte(line, '|')
+		if i < 0 {
+			cols = append(cols, line)
+			break
+		}
+		cols = append(cols, line[:i])
+		line = line[i+1:]
+	}
 	if len(cols) == n {
 		return cols, nil
 	}
@@ -273,14 +298,44 @@ func validJobID(s string) bool {
 // parseTime reads SLURM's local timestamps ("2026-11-24T22:06:08");
 // "N/A", "NONE", "Unknown" and "None" are no time.
 func parseTime(s string, loc *time.Location) time.Time {
-	if len(s) != len("2006-01-02T15:04:05") {
+	const layout = "2006-01-02T15:04:05"
+	if len(s) != len(layout) {
 		return time.Time{}
 	}
-	t, err := time.ParseInLocation("2006-01-02T15:04:05", s, loc)
+	// SLURM_TIME_FORMAT=standard fixes the layout, so the fields are read
+	// by position; time.Date then checks nothing, hence the range checks.
+	if s[4] == '-' && s[7] == '-' && s[10] == 'T' && s[13] == ':' && s[16] == ':' {
+		y, okY := digits(s[0:4])
+		mo, okMo := digits(s[5:7])
+		d, okD := digits(s[8:10])
+		h, okH := digits(s[11:13])
+		mi, okMi := digits(s[14:16])
+		sec, okS := digits(s[17:19])
+		if okY && okMo && okD && okH && okMi && okS && mo >= 1 && mo <= 12 && d >= 1 && d <= 31 && h <= 23 && mi <= 59 && sec <= 59 {
+			t := time.Date(y, time.Month(mo), d, h, mi, sec, 0, loc)
+			if t.Day() == d { // not normalised from an impossible date (Feb 30)
+				return t
+			}
+		}
+	}
+	t, err := time.ParseInLocation(layout, s, loc)
 	if err != nil {
 		return time.Time{}
 	}
 	return t
+}
+
+// digits parses a run of ASCII digits.
+func digits(s string) (int, bool) {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, true
 }
 
 // hostOf returns the node list unless SLURM says there is none.
