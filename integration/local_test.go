@@ -6,3 +6,8 @@ import "testing"
 func TestLocal(t *testing.T) {
 	runSuite(t, target{executor: "local"})
 }
+
+// TestCLILocal drives the capi binary against the local executor.
+func TestCLILocal(t *testing.T) {
+	runCLISuite(t, "local")
+}

@@ -22,3 +22,11 @@ func TestFakeLSF(t *testing.T) {
 		ageOut:   3 * time.Second, // FAKELSF_CLEAN_PERIOD=2 plus a margin
 	})
 }
+
+// TestCLIFakeLSF drives the capi binary against the fake LSF on PATH.
+func TestCLIFakeLSF(t *testing.T) {
+	bin := fakelsftest.Build(t)
+	cluster := fakelsftest.NewCluster(t, "FAKELSF_CLEAN_PERIOD=2")
+	env := append([]string{"PATH=" + bin + string(os.PathListSeparator) + os.Getenv("PATH")}, cluster.Env...)
+	runCLISuite(t, "lsf", env...)
+}
