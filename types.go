@@ -54,6 +54,14 @@ type (
 	ValueError = scheduler.ValueError
 )
 
+// Memory units (1024-based, as the seed): 8 * GB is "8 GB".
+const (
+	KB = scheduler.KB
+	MB = scheduler.MB
+	GB = scheduler.GB
+	TB = scheduler.TB
+)
+
 // ParseMemory parses "8 GB", "512mb", "1.5GB" (1024-based units).
 func ParseMemory(s string) (Bytes, error) { return scheduler.ParseBytes(s) }
 
