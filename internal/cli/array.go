@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -97,6 +98,14 @@ func (o *arrayOptions) run(ctx context.Context, argv []string) error {
 		stopMon = mon.Stop
 		defer stopMon()
 	}
+	var sigs <-chan os.Signal
+	if o.wait {
+		// Before submitting, so that Ctrl-C during the submit cancels the
+		// array instead of killing capi and leaving it running.
+		var stopSignals func()
+		sigs, stopSignals = o.interrupts()
+		defer stopSignals()
+	}
 	start := time.Now()
 	job, err := ex.SubmitArray(ctx, spec, arr)
 	if err != nil {
@@ -110,7 +119,7 @@ func (o *arrayOptions) run(ctx context.Context, argv []string) error {
 	if !o.json {
 		fmt.Fprintf(o.io.Out, "submitted array %s (%s), %d elements\n", job.ID(), job.Snapshot().Name, arr.Len())
 	}
-	rec, err := o.follow(ex, job, start)
+	rec, err := o.follow(ex, job, start, sigs)
 	if err != nil {
 		return err
 	}
@@ -129,9 +138,7 @@ func (o *arrayOptions) run(ctx context.Context, argv []string) error {
 
 // follow shows progress until the array is terminal. An interrupt cancels
 // the array; a second one stops waiting.
-func (o *arrayOptions) follow(ex *capi.Executor, job *capi.Job, start time.Time) (capi.Record, error) {
-	sigs, stopSignals := o.interrupts()
-	defer stopSignals()
+func (o *arrayOptions) follow(ex *capi.Executor, job *capi.Job, start time.Time, sigs <-chan os.Signal) (capi.Record, error) {
 	var p progress
 	if !o.json {
 		p = newProgress(o.globals)

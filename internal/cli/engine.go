@@ -5,7 +5,6 @@ import (
 	"errors"
 	"path"
 	"slices"
-	"strings"
 	"time"
 
 	capi "github.com/go-cluster-api/clusterapi"
@@ -103,7 +102,7 @@ func (s *session) fresh(ctx context.Context, g *globals, recs []capi.Record) []c
 		g.logger().Warn("could not ask the scheduler; showing the last known state", "err", err)
 	}
 	for k, j := range jobs {
-		recs[at[k]] = fixPaths(j.Snapshot())
+		recs[at[k]] = j.Snapshot()
 	}
 	return recs
 }
@@ -162,32 +161,4 @@ func (s *session) monitor(g *globals) func() {
 	m := capi.NewMonitor(s.ex, &capi.MonitorOptions{Interval: g.pollEvery(s.ex)})
 	m.Start()
 	return m.Stop
-}
-
-// fixPaths expands the scheduler's job-id placeholders that records
-// restored from the job store still carry in their log paths.
-func fixPaths(r capi.Record) capi.Record {
-	r.StdoutPath = expandJobID(r.StdoutPath, r.ID)
-	r.StderrPath = expandJobID(r.StderrPath, r.ID)
-	if r.Array != nil {
-		a := *r.Array
-		a.Elements = slices.Clone(a.Elements)
-		for i := range a.Elements {
-			a.Elements[i].StdoutPath = expandJobID(a.Elements[i].StdoutPath, r.ID)
-			a.Elements[i].StderrPath = expandJobID(a.Elements[i].StderrPath, r.ID)
-		}
-		r.Array = &a
-	}
-	return r
-}
-
-// jobIDPlaceholders are the job-id placeholders of every dialect: local,
-// LSF, SLURM (job and array job), Grid Engine.
-var jobIDPlaceholders = strings.NewReplacer("{job_id}", "", "%J", "", "%j", "", "%A", "", "$JOB_ID", "")
-
-func expandJobID(p, id string) string {
-	if p == "" || jobIDPlaceholders.Replace(p) == p {
-		return p
-	}
-	return strings.NewReplacer("{job_id}", id, "%J", id, "%j", id, "%A", id, "$JOB_ID", id).Replace(p)
 }

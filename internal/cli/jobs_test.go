@@ -3,7 +3,6 @@ package cli
 import (
 	"encoding/json"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -312,15 +311,6 @@ func TestCompletion(t *testing.T) {
 		if !strings.Contains(r.out, "capi") {
 			t.Errorf("completion %s: %q", sh, r.out[:min(len(r.out), 200)])
 		}
-	}
-}
-
-func TestFixPaths(t *testing.T) {
-	t.Parallel()
-	r := fixPaths(capi.Record{ID: "7", StdoutPath: filepath.Join("/w", "stdout.{job_id}.log"), StderrPath: "/w/e.%J.log",
-		Array: &capi.ArrayRecord{Elements: []capi.Element{{Index: 1, StdoutPath: "/w/o.%A.1.log"}}}})
-	if r.StdoutPath != "/w/stdout.7.log" || r.StderrPath != "/w/e.7.log" || r.Array.Elements[0].StdoutPath != "/w/o.7.1.log" {
-		t.Errorf("fixPaths: %+v %+v", r, r.Array.Elements)
 	}
 }
 

@@ -57,7 +57,7 @@ func (o *logsOptions) run(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	rec := fixPaths(job.Snapshot())
+	rec := job.Snapshot()
 	logPath, err := o.path(rec)
 	if err != nil {
 		return err

@@ -57,6 +57,12 @@ func (o *runOptions) run(ctx context.Context, argv []string) error {
 	mon.Start()
 	defer mon.Stop()
 
+	// Listen for Ctrl-C before submitting: a local job starts at once, and
+	// an interrupt that arrived before the handler would kill capi and
+	// leave the job running. One that arrives during Submit is handled
+	// (the job cancelled) as soon as the job exists.
+	sigs, stopSignals := o.interrupts()
+	defer stopSignals()
 	job, err := ex.Submit(ctx, spec)
 	if err != nil {
 		return &exitError{code: codeFor(err), err: err}
@@ -65,9 +71,6 @@ func (o *runOptions) run(ctx context.Context, argv []string) error {
 	if o.verbose {
 		fmt.Fprintf(o.io.ErrOut, "capi: submitted %s\n", describe(rec))
 	}
-	sigs, stopSignals := o.interrupts()
-	defer stopSignals()
-
 	var outTail, errTail *tail
 	if !o.quiet {
 		outTail = &tail{path: rec.StdoutPath, w: o.io.Out}

@@ -172,9 +172,6 @@ func (o *statusOptions) run(ctx context.Context, ids []string) error {
 			return expired || !matches(r, lf)
 		})
 	}
-	for i := range recs {
-		recs[i] = fixPaths(recs[i])
-	}
 	if o.json {
 		return writeJSON(o.io.Out, recordList(recs))
 	}
