@@ -451,6 +451,33 @@ func TestAccountingFallback(t *testing.T) {
 	}
 }
 
+// An array whose elements all left the live queue is looked up once, by
+// its id, not once per element.
+func TestAccountingAsksOncePerArray(t *testing.T) {
+	t.Parallel()
+	f := newFake()
+	e := newTestExecutor(t, fakeAcct{f}, Config{})
+	defer e.Close()
+	j, err := e.SubmitArray(context.Background(), spec(t.TempDir(), "arr", "true"), Array{First: 1, Last: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustPoll(t, e)
+	f.drop(j.ID())
+	var done []scheduler.Observation
+	for i := 1; i <= 5; i++ {
+		done = append(done, scheduler.Observation{InArray: true, Index: i, Status: Done, ExitCode: 0, HasExit: true})
+	}
+	f.setAcct(j.ID(), done...)
+	mustPoll(t, e)
+	if diff := cmp.Diff([][]string{{j.ID()}}, f.acctIDs); diff != "" {
+		t.Errorf("accounting lookups (-want +got):\n%s", diff)
+	}
+	if r := j.Snapshot(); r.Status != Done || r.Array.Counts.Done != 5 {
+		t.Errorf("array after accounting: %s %+v", r.Status, r.Array.Counts)
+	}
+}
+
 func TestExitFileFallback(t *testing.T) {
 	t.Parallel()
 	cases := []struct {

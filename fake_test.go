@@ -38,6 +38,7 @@ type fakeSched struct {
 	submits   []scheduler.Job
 	pollTimes []time.Time
 	acctCalls int
+	acctIDs   [][]string // the ids of each Account call
 	cancels   []scheduler.CancelRequest
 
 	// directives returns the generated directives; nil = one line naming
@@ -201,6 +202,7 @@ func (f fakeAcct) Account(ctx context.Context, ids []string) ([]scheduler.Observ
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.acctCalls++
+	f.acctIDs = append(f.acctIDs, slices.Clone(ids))
 	if f.acctErr != nil {
 		return nil, f.acctErr
 	}

@@ -40,18 +40,14 @@ func (e *Executor) Poll(ctx context.Context) error {
 
 	sourcesOK := true
 	if acc, ok := e.sched.(scheduler.Accountant); ok && len(missing) > 0 {
-		ids := make([]string, len(missing))
-		for i, m := range missing {
-			ids[i] = m.job.id
-		}
-		aobs, err := acc.Account(ctx, ids)
+		aobs, err := acc.Account(ctx, jobIDs(missing))
 		if err != nil {
 			sourcesOK = false
 			e.log.Warn("accounting lookup failed; not counting this poll towards zombie time", "err", err)
 		} else if len(aobs) > 0 {
 			e.mu.Lock()
 			e.applyAll(aobs, now, seq)
-			missing = e.missingLocked(seq)
+			missing = stillAbsentLocked(missing, seq)
 			e.mu.Unlock()
 		}
 	}
@@ -61,13 +57,14 @@ func (e *Executor) Poll(ctx context.Context) error {
 
 	e.mu.Lock()
 	e.applyAll(found, now, seq)
+	missing = stillAbsentLocked(missing, seq)
 	var delta time.Duration
 	if e.lastPollOK && sourcesOK && !e.lastPoll.IsZero() {
 		delta = now.Sub(e.lastPoll)
 	}
 	e.lastPoll, e.lastPollOK = now, sourcesOK
-	stillMissing := make(map[*Job]bool)
-	for _, m := range e.missingLocked(seq) {
+	stillMissing := make(map[*Job]bool, len(missing))
+	for _, m := range missing {
 		stillMissing[m.job] = true
 	}
 	for _, j := range e.jobs {
@@ -123,44 +120,86 @@ func elemFingerprint(el *elemState) fingerprint {
 }
 
 // absent is a job, or one element of an array, that no source reported in
-// the current poll.
+// the current poll. script is the job's script path (immutable), so that
+// exit files can be read without the lock.
 type absent struct {
 	job     *Job
 	index   int
 	inArray bool
+	script  string
 }
 
+// missingLocked lists what the live queue did not report in poll seq: the
+// one walk over every tracked job and element in a poll. Later sources
+// only shrink the list (stillAbsentLocked).
 func (e *Executor) missingLocked(seq uint64) []absent {
 	var out []absent
 	for _, j := range e.jobs {
 		if j.st.rec.Status.Terminal() {
 			continue
 		}
+		sp := j.st.rec.ScriptPath
 		if j.st.elems == nil {
 			if j.st.seenPoll != seq {
-				out = append(out, absent{job: j})
+				out = append(out, absent{job: j, script: sp})
 			}
 			continue
 		}
 		for _, el := range j.st.elems {
 			if !el.status.Terminal() && el.seenPoll != uint32(seq) {
-				out = append(out, absent{job: j, index: int(el.index), inArray: true})
+				out = append(out, absent{job: j, index: int(el.index), inArray: true, script: sp})
 			}
 		}
 	}
 	return out
 }
 
+// stillAbsentLocked keeps the entries of missing that no source has
+// reported in poll seq since.
+func stillAbsentLocked(missing []absent, seq uint64) []absent {
+	kept := missing[:0]
+	for _, m := range missing {
+		st := &m.job.st
+		if st.rec.Status.Terminal() {
+			continue
+		}
+		if !m.inArray {
+			if st.seenPoll != seq {
+				kept = append(kept, m)
+			}
+			continue
+		}
+		el := &st.elems[m.index-st.rec.Array.First]
+		if !el.status.Terminal() && el.seenPoll != uint32(seq) {
+			kept = append(kept, m)
+		}
+	}
+	return kept
+}
+
+// jobIDs returns the distinct job ids of missing: an array with many
+// absent elements is one id to look up, not one per element.
+func jobIDs(missing []absent) []string {
+	var ids []string
+	var last *Job
+	seen := make(map[*Job]bool)
+	for _, m := range missing {
+		if m.job == last || seen[m.job] {
+			continue
+		}
+		last, seen[m.job] = m.job, true
+		ids = append(ids, m.job.id)
+	}
+	return ids
+}
+
 func (e *Executor) readExitFiles(missing []absent, now time.Time) []scheduler.Observation {
 	var out []scheduler.Observation
 	for _, m := range missing {
-		e.mu.Lock()
-		sp := m.job.st.rec.ScriptPath
-		e.mu.Unlock()
-		if sp == "" {
+		if m.script == "" {
 			continue
 		}
-		code, ok := script.ReadExitFile(script.ExitFilePath(sp, m.job.id, m.index, m.inArray))
+		code, ok := script.ReadExitFile(script.ExitFilePath(m.script, m.job.id, m.index, m.inArray))
 		if !ok {
 			continue
 		}
