@@ -579,18 +579,18 @@ func (e *Executor) Cancel(ctx context.Context, id string, opts *CancelOptions) e
 	return nil
 }
 
-// CancelByName cancels every tracked job whose name matches pattern ('*'
-// wildcards, matched against the full name including the prefix). On
+// CancelByName cancels every tracked job whose name matches pattern (see
+// MatchName; the full name, prefix included). On
 // schedulers that can, jobs of that name this executor does not track are
 // cancelled too (LSF: bkill -J pattern 0). It returns the jobs it marked.
 func (e *Executor) CancelByName(ctx context.Context, pattern string, asDone bool) ([]*Job, error) {
-	if _, err := path.Match(pattern, ""); err != nil {
-		return nil, &ValueError{Kind: "name pattern", Value: pattern, Hint: "use * as wildcard"}
+	if pattern == "" {
+		return nil, &ValueError{Kind: "name pattern", Value: pattern, Hint: `give a name, with * as wildcard ("myapp-*")`}
 	}
 	var matched []*Job
 	for _, j := range e.Jobs() {
 		r := j.Snapshot()
-		if ok, _ := path.Match(pattern, r.Name); ok && !r.Status.Terminal() {
+		if MatchName(pattern, r.Name) && !r.Status.Terminal() {
 			matched = append(matched, j)
 		}
 	}

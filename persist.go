@@ -371,7 +371,7 @@ func (e *Executor) List(ctx context.Context, f ListFilter) ([]Record, error) {
 		for _, j := range e.Jobs() {
 			r := j.Snapshot()
 			if (len(f.Statuses) == 0 || slices.Contains(f.Statuses, r.Status)) &&
-				(f.Name == "" || globMatch(f.Name, r.Name)) && !r.SubmitTime.Before(f.Since) {
+				(f.Name == "" || MatchName(f.Name, r.Name)) && !r.SubmitTime.Before(f.Since) {
 				out = append(out, r)
 			}
 		}
@@ -427,36 +427,6 @@ func (e *Executor) storedSnapshot(sr store.Record) Record {
 		}
 	}
 	return st.snapshot(e.dialect)
-}
-
-// globMatch matches '*' wildcards; every other character matches itself.
-func globMatch(pattern, s string) bool {
-	if pattern == "" {
-		return true
-	}
-	star := -1
-	match := 0
-	p, i := 0, 0
-	for i < len(s) {
-		switch {
-		case p < len(pattern) && pattern[p] == '*':
-			star, match = p, i
-			p++
-		case p < len(pattern) && pattern[p] == s[i]:
-			p++
-			i++
-		case star >= 0:
-			p = star + 1
-			match++
-			i = match
-		default:
-			return false
-		}
-	}
-	for p < len(pattern) && pattern[p] == '*' {
-		p++
-	}
-	return p == len(pattern)
 }
 
 // Get returns the job with the given id: a tracked one, or one restored

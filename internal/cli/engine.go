@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"errors"
-	"path"
 	"slices"
 	"time"
 
@@ -111,10 +110,8 @@ func matches(r capi.Record, f listFilter) bool {
 	if len(f.statuses) > 0 && !slices.Contains(f.statuses, r.Status) {
 		return false
 	}
-	if f.name != "" {
-		if ok, _ := path.Match(f.name, r.Name); !ok {
-			return false
-		}
+	if f.name != "" && !capi.MatchName(f.name, r.Name) {
+		return false
 	}
 	if !f.since.IsZero() && r.SubmitTime.Before(f.since) {
 		return false
