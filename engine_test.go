@@ -966,8 +966,13 @@ func TestCancelByNameAndAll(t *testing.T) {
 	if s := done.Snapshot().Status; s != Done {
 		t.Errorf("finished matching job became %s", s)
 	}
-	if _, err := e.CancelByName(ctx, "[", false); !errors.As(err, new(*ValueError)) {
-		t.Errorf("bad pattern: err = %v, want *ValueError", err)
+	// An empty pattern must never mean "everything".
+	if _, err := e.CancelByName(ctx, "", false); !errors.As(err, new(*ValueError)) {
+		t.Errorf("empty pattern: err = %v, want *ValueError", err)
+	}
+	// '[' is a literal, not a malformed pattern: it simply matches nothing here.
+	if m, err := e.CancelByName(ctx, "[", false); err != nil || len(m) != 0 {
+		t.Errorf(`CancelByName("[") = %d jobs, %v; want none and no error`, len(m), err)
 	}
 
 	c := mustSubmit(t, e, spec(dir, "c", "true"))
