@@ -100,15 +100,7 @@ func parseSacct(out []byte, fields []string, loc *time.Location, limit int) ([]s
 	}
 	var recs []*sacctRecord
 	byID := map[string]*sacctRecord{}
-	for lineNo, line := range bytes.Split(out, []byte("\n")) {
-		line = bytes.TrimRight(line, "\r")
-		if len(bytes.TrimSpace(line)) == 0 {
-			continue
-		}
-		cols, err := splitColumns(string(line), len(fields), nameCol)
-		if err != nil {
-			return nil, fmt.Errorf("sacct output line %d %q: %w", lineNo+1, line, err)
-		}
+	err := eachRow(out, "sacct", len(fields), nameCol, func(cols []string) error {
 		var r sacctRecord
 		for i, f := range fields {
 			v := cols[i]
@@ -145,11 +137,14 @@ func parseSacct(out []byte, fields []string, loc *time.Location, limit int) ([]s
 			if parent := byID[job]; parent != nil && step == "batch" {
 				parent.batchExit, parent.batchRSS = r.exitCode, r.maxRSS
 			}
-			continue
+			return nil
 		}
-		rec := r
-		byID[r.jobID] = &rec
-		recs = append(recs, &rec)
+		byID[r.jobID] = &r
+		recs = append(recs, &r)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	var obs []scheduler.Observation
 	for _, r := range recs {

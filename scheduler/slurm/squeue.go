@@ -128,8 +128,27 @@ func parseSqueue(out []byte, fields []squeueField, loc *time.Location, limit int
 	// add more); sizing for it up front saves copying a large slice while
 	// it grows, which dominated the cost of a big poll.
 	obs := make([]scheduler.Observation, 0, bytes.Count(out, []byte("\n"))+1)
+	err := eachRow(out, "squeue", len(fields), nameCol, func(cols []string) error {
+		var rec squeueRecord
+		for i, f := range fields {
+			rec.set(f, cols[i])
+		}
+		var err error
+		obs, err = rec.appendTo(obs, loc, limit-len(obs))
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return obs, nil
+}
+
+// eachRow calls fn with the columns of every non-blank line of out, the
+// '|'-separated output of squeue or sacct (named by what, for errors). The
+// column slice is reused from line to line: fn must not keep it.
+func eachRow(out []byte, what string, n, nameCol int, fn func(cols []string) error) error {
 	var cols []string
-	for lineNo := 0; len(out) > 0; lineNo++ {
+	for lineNo := 1; len(out) > 0; lineNo++ {
 		var line []byte
 		if i := bytes.IndexByte(out, '\n'); i >= 0 {
 			line, out = out[:i], out[i+1:]
@@ -141,31 +160,19 @@ func parseSqueue(out []byte, fields []squeueField, loc *time.Location, limit int
 			continue
 		}
 		var err error
-		cols, err = splitColumnsInto(cols[:0], string(line), len(fields), nameCol)
-		if err != nil {
-			return nil, fmt.Errorf("squeue output line %d %q: %w", lineNo+1, line, err)
+		if cols, err = splitColumns(cols[:0], string(line), n, nameCol); err == nil {
+			err = fn(cols)
 		}
-		var rec squeueRecord
-		for i, f := range fields {
-			rec.set(f, cols[i])
-		}
-		obs, err = rec.appendTo(obs, loc, limit-len(obs))
 		if err != nil {
-			return nil, fmt.Errorf("squeue output line %d %q: %w", lineNo+1, line, err)
+			return fmt.Errorf("%s output line %d %q: %w", what, lineNo, line, err)
 		}
 	}
-	return obs, nil
+	return nil
 }
 
-// splitColumns splits at '|' into n columns; surplus separators belong to
-// the name column (job names may contain '|').
-func splitColumns(line string, n, nameCol int) ([]string, error) {
-	return splitColumnsInto(nil, line, n, nameCol)
-}
-
-// splitColumnsInto is splitColumns appending to cols, so that a caller
-// parsing many lines reuses one slice.
-func splitColumnsInto(cols []string, line string, n, nameCol int) ([]string, error) {
+// splitColumns splits line at '|' into n columns, appending to cols;
+// surplus separators belong to the name column (job names may contain '|').
+func splitColumns(cols []string, line string, n, nameCol int) ([]string, error) {
 	for {
 		i := strings.IndexByte(line, '|')
 		if i < 0 {
