@@ -59,6 +59,22 @@ func monitored(t *testing.T, ex *capi.Executor) *capi.Monitor {
 	return m
 }
 
+// reopenAndWait is a new process picking up a job: a new executor on the
+// same state dir reconnects, finds the job and follows it to its end.
+func (tg target) reopenAndWait(t *testing.T, stateDir, id string) capi.Record {
+	t.Helper()
+	ex := tg.newExecutor(t, stateDir, false)
+	if _, err := ex.Reconnect(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	monitored(t, ex)
+	j, err := ex.Get(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tg.wait(t, j)
+}
+
 func (tg target) wait(t *testing.T, j *capi.Job) capi.Record {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), tg.timeout)
@@ -252,16 +268,7 @@ func runSuite(t *testing.T, tg target) {
 			t.Fatal(err)
 		}
 		first.Close()
-		second := tg.newExecutor(t, dir, false)
-		if _, err := second.Reconnect(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		monitored(t, second)
-		j2, err := second.Get(context.Background(), j.ID())
-		if err != nil {
-			t.Fatal(err)
-		}
-		r := tg.wait(t, j2)
+		r := tg.reopenAndWait(t, dir, j.ID())
 		if r.Status != capi.Failed || exitOf(r) != 4 {
 			t.Fatalf("status %s exit %d (%s), want failed 4", r.Status, exitOf(r), r.Detail)
 		}
@@ -315,16 +322,7 @@ func runSuite(t *testing.T, tg target) {
 			return len(matches) > 0
 		})
 		time.Sleep(tg.ageOut)
-		second := tg.newExecutor(t, dir, false)
-		if _, err := second.Reconnect(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		monitored(t, second)
-		j2, err := second.Get(context.Background(), j.ID())
-		if err != nil {
-			t.Fatal(err)
-		}
-		r := tg.wait(t, j2)
+		r := tg.reopenAndWait(t, dir, j.ID())
 		if r.Status != capi.Failed || exitOf(r) != 5 {
 			t.Fatalf("status %s exit %d (%s), want failed 5", r.Status, exitOf(r), r.Detail)
 		}
