@@ -125,7 +125,12 @@ func TestExitFileRecordsTermination(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	deadline := time.Now().Add(10 * time.Second)
 	for !exists(filepath.Join(dir, "started")) {
+		if time.Now().After(deadline) {
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			t.Fatal("the script never started its command")
+		}
 		time.Sleep(10 * time.Millisecond)
 	}
 	syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
