@@ -112,7 +112,6 @@ func (o *arrayOptions) run(ctx context.Context, argv []string) error {
 		return codeErr(err)
 	}
 	if !o.wait {
-		awaitStart(ex, job)
 		o.leaveDispatcher(ex, job)
 		return printSubmitted(o.globals, job.Snapshot())
 	}

@@ -29,8 +29,9 @@
 //     process. submit and array (without --wait) exit at once, so when
 //     they leave elements pending they start a detached `capi
 //     local-dispatch ID` (hidden command) that polls the spool until the job
-//     has ended; jobs thus run to the end after the user logged out.
-//     submit also waits up to 2 s for a local job to start before exiting.
+//     has ended; jobs thus run to the end after the user logged out. The
+//     local executor starts a job within Submit when a slot is free, so
+//     a dispatcher is left only for jobs that really wait for slots.
 //   - doctor probes each scheduler's version and accounting command with a
 //     timeout (--timeout, 5 s); accounting counts as usable when the
 //     command answers without saying it is disabled or cannot open its

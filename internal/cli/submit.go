@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -53,7 +52,6 @@ func (o *submitOptions) run(ctx context.Context, argv []string) error {
 	if err != nil {
 		return codeErr(err)
 	}
-	awaitStart(ex, job)
 	o.leaveDispatcher(ex, job)
 	return printSubmitted(o.globals, job.Snapshot())
 }
@@ -64,28 +62,4 @@ func printSubmitted(g *globals, rec capi.Record) error {
 	}
 	_, err := fmt.Fprintln(g.io.Out, rec.ID)
 	return err
-}
-
-// startGrace bounds how long submit waits for a local job to start.
-const startGrace = 2 * time.Second
-
-// awaitStart gives the local executor a moment to start a job before this
-// process exits: a local job's dispatch belongs to the process that
-// submitted it until another capi process adopts it, so a job still
-// pending when submit exits waits for the next capi command to run it.
-func awaitStart(ex *capi.Executor, job *capi.Job) {
-	if ex.Name() != "local" {
-		return
-	}
-	deadline := time.Now().Add(startGrace)
-	for time.Now().Before(deadline) {
-		if job.Snapshot().Status != capi.Pending {
-			return
-		}
-		select {
-		case <-job.Done():
-			return
-		case <-time.After(5 * time.Millisecond):
-		}
-	}
 }

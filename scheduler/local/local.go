@@ -196,7 +196,14 @@ func (s *Scheduler) Submit(ctx context.Context, job *scheduler.Job) (string, err
 	s.jobs[id] = jf
 	s.queue = append(s.queue, &queued{job: jf})
 	s.mu.Unlock()
-	s.wake()
+	// Start it now if a slot is free, so that a job still pending when
+	// Submit returns is one that waits for slots: a caller about to exit
+	// (capi submit) then knows at once whether someone must stay to start
+	// it later, instead of guessing with a timeout.
+	if err := s.dispatch(); err != nil {
+		s.log.Error("local executor: dispatch failed", "err", err)
+		s.wake()
+	}
 	return id, nil
 }
 

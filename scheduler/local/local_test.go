@@ -670,3 +670,23 @@ func TestElementNeverStartedByDeadOwnerRuns(t *testing.T) {
 		t.Errorf("never-started job: %s exit %d (has %v) %q, want it run: failed exit 5", o.Status, o.ExitCode, o.HasExit, o.Detail)
 	}
 }
+
+// A job submitted while a slot is free has started when Submit returns, and
+// one submitted while every slot is busy is still pending: callers that
+// exit right after submitting (capi submit) rely on this to know whether a
+// process must stay to start the job later.
+func TestSubmitStartsAtOnceWhenASlotIsFree(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 1)
+	first := e.submit("first", "sleep 30", nil)
+	if !exists(e.s.sp.runPath(first, "job")) {
+		t.Fatal("job submitted with a free slot had not started when Submit returned")
+	}
+	second := e.submit("second", "true", nil)
+	if exists(e.s.sp.runPath(second, "job")) {
+		t.Fatal("job submitted with no free slot started anyway")
+	}
+	if err := e.s.Cancel(context.Background(), scheduler.CancelRequest{Targets: []scheduler.Target{{ID: first}, {ID: second}}}); err != nil {
+		t.Fatal(err)
+	}
+}
