@@ -36,7 +36,7 @@ func (e *Executor) Reconnect(ctx context.Context) ([]*Job, error) {
 	q := scheduler.Query{AllUsers: e.cfg.PollAllUsers}
 	if e.cfg.JobNamePrefix != "" {
 		q.Prefix = script.SanitizeName(e.cfg.JobNamePrefix) + "-"
-	} else if e.sched.Name() != "local" {
+	} else if _, ok := e.sched.(scheduler.CapiOnly); !ok {
 		if e.db != nil {
 			// Without a prefix the scheduler cannot tell our jobs from the
 			// user's others; the store already knows ours.

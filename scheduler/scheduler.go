@@ -62,6 +62,14 @@ type Notifier interface {
 	Subscribe(fn func(Observation))
 }
 
+// CapiOnly is implemented by schedulers whose every job was submitted
+// through capi (the local executor's spool holds nothing else), so that a
+// poll without a name prefix lists only capi's jobs and reconnecting needs
+// no job_name_prefix.
+type CapiOnly interface {
+	CapiOnly()
+}
+
 // Closer is implemented by schedulers that own goroutines or files; the
 // engine closes them when it closes.
 type Closer interface {

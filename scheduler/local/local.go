@@ -64,7 +64,10 @@ type proc struct {
 	cmd   *exec.Cmd
 }
 
-var _ scheduler.Scheduler = (*Scheduler)(nil)
+var (
+	_ scheduler.Scheduler = (*Scheduler)(nil)
+	_ scheduler.CapiOnly  = (*Scheduler)(nil)
+)
 
 // New opens (or creates) the spool under opts.StateDir and starts the
 // dispatcher goroutine; Close stops it.
@@ -113,6 +116,10 @@ func New(opts scheduler.Options) (*Scheduler, error) {
 
 // Name implements scheduler.Scheduler.
 func (s *Scheduler) Name() string { return "local" }
+
+// CapiOnly implements scheduler.CapiOnly: the spool holds only jobs
+// submitted through capi.
+func (s *Scheduler) CapiOnly() {}
 
 // Dialect implements scheduler.Scheduler. Local jobs see $CAPI_JOB_ID and,
 // in arrays, $ARRAY_INDEX; log paths may use {job_id} and {index}.
