@@ -136,7 +136,7 @@ func capiLocalRate(dir string, n, slots int, inMemory bool) (timing, error) {
 
 // benchLatency measures job exit → callback on the local executor.
 //
-// The job's command is `printf '%s\n' "$EPOCHREALTIME" > FILE`: a bash
+// The job's command is `sleep 0.05; printf '%s\n' "$EPOCHREALTIME" > FILE`: a bash
 // builtin (no fork), so the time stamp is taken in the job's own process,
 // with microsecond resolution, as its last action before the script's exit
 // trap and the shell's exit. The latency is the callback's time.Now() minus
@@ -215,7 +215,10 @@ func callbackLatency(dir string, n, slots int, inMemory, burst bool) (latencyRes
 	done := make(chan struct{}, n)
 	spec := clusterapi.JobSpec{
 		Name:      "lat",
-		Command:   `printf '%s\n' "$EPOCHREALTIME" > ` + stamps + `/"$CAPI_JOB_ID"`,
+		// The short sleep lets the harness register the callback before the
+		// job ends: a job that starts inside Submit could otherwise end first
+		// and be left out of the sample. The stamp is still the last action.
+		Command:   `sleep 0.05; printf '%s\n' "$EPOCHREALTIME" > ` + stamps + `/"$CAPI_JOB_ID"`,
 		Resources: clusterapi.Resources{WorkDir: work},
 	}
 	for range n {
