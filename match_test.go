@@ -34,9 +34,6 @@ func FuzzMatchName(f *testing.F) {
 	f.Add("a*b", "axb")
 	f.Add("**", "")
 	f.Fuzz(func(t *testing.T, pattern, name string) {
-		if MatchName(pattern, name) != MatchName(pattern, name) {
-			t.Fatal("not deterministic")
-		}
 		if !MatchName(name, name) && !containsStar(name) {
 			t.Fatalf("a name without '*' must match itself: %q", name)
 		}

@@ -214,7 +214,7 @@ func callbackLatency(dir string, n, slots int, inMemory, burst bool) (latencyRes
 	samples := make([]*sample, 0, n)
 	done := make(chan struct{}, n)
 	spec := clusterapi.JobSpec{
-		Name:      "lat",
+		Name: "lat",
 		// The short sleep lets the harness register the callback before the
 		// job ends: a job that starts inside Submit could otherwise end first
 		// and be left out of the sample. The stamp is still the last action.
