@@ -33,7 +33,7 @@ type capiCLI struct {
 }
 
 func newCLI(t *testing.T, bin, executor string, extraEnv []string) *capiCLI {
-	dir := t.TempDir()
+	dir := jobDir(t)
 	cfg := "executor: " + executor + "\njob_name_prefix: capicli\npoll_interval: 1\n"
 	if err := os.WriteFile(filepath.Join(dir, "cluster_api.yaml"), []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)

@@ -59,6 +59,34 @@ func monitored(t *testing.T, ex *capi.Executor) *capi.Monitor {
 	return m
 }
 
+// jobDir is a state and work directory for a test's jobs. It is removed
+// after the test like t.TempDir, but patiently: a cancelled job is recorded
+// at once while the scheduler's own processes (slurmstepd, the job's exit
+// trap) may write its log and exit file for a few seconds more (SLURM's
+// KillWait), and t.TempDir's single attempt then fails the test.
+func jobDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "capi-integration-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		deadline := time.Now().Add(15 * time.Second)
+		for {
+			err := os.RemoveAll(dir)
+			if err == nil {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Errorf("removing %s: %v", dir, err)
+				return
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	})
+	return dir
+}
+
 // reopenAndWait is a new process picking up a job: a new executor on the
 // same state dir reconnects, finds the job and follows it to its end.
 func (tg target) reopenAndWait(t *testing.T, stateDir, id string) capi.Record {
@@ -152,7 +180,7 @@ func runSuite(t *testing.T, tg target) {
 		tg.timeout = 2 * time.Minute
 	}
 	t.Run("success", func(t *testing.T) {
-		dir := t.TempDir()
+		dir := jobDir(t)
 		ex := tg.newExecutor(t, dir, false)
 		monitored(t, ex)
 		j, err := ex.Submit(context.Background(), capi.JobSpec{Name: "ok", Command: "echo hello from $CAPI_TEST", Env: map[string]string{"CAPI_TEST": "capi"}, Resources: capi.Resources{WorkDir: dir}})
@@ -172,7 +200,7 @@ func runSuite(t *testing.T, tg target) {
 		}
 	})
 	t.Run("exit-3", func(t *testing.T) {
-		dir := t.TempDir()
+		dir := jobDir(t)
 		ex := tg.newExecutor(t, dir, false)
 		monitored(t, ex)
 		j, err := ex.Submit(context.Background(), capi.JobSpec{Name: "fail", Command: "exit 3", Resources: capi.Resources{WorkDir: dir}})
@@ -185,7 +213,7 @@ func runSuite(t *testing.T, tg target) {
 		}
 	})
 	t.Run("array-throttled", func(t *testing.T) {
-		dir := t.TempDir()
+		dir := jobDir(t)
 		ex := tg.newExecutor(t, dir, false)
 		monitored(t, ex)
 		// Each element records when it ran, so the limit is checked on what
@@ -219,7 +247,7 @@ func runSuite(t *testing.T, tg target) {
 		}
 	})
 	t.Run("cancel-running", func(t *testing.T) {
-		dir := t.TempDir()
+		dir := jobDir(t)
 		ex := tg.newExecutor(t, dir, false)
 		monitored(t, ex)
 		j, err := ex.Submit(context.Background(), capi.JobSpec{Name: "long", Command: "sleep 300", Resources: capi.Resources{WorkDir: dir}})
@@ -240,7 +268,7 @@ func runSuite(t *testing.T, tg target) {
 	})
 	if tg.holdArgs != nil {
 		t.Run("cancel-pending-as-done", func(t *testing.T) {
-			dir := t.TempDir()
+			dir := jobDir(t)
 			ex := tg.newExecutor(t, dir, false)
 			monitored(t, ex)
 			j, err := ex.Submit(context.Background(), capi.JobSpec{Name: "held", Command: "true", Resources: capi.Resources{WorkDir: dir, ExtraArgs: tg.holdArgs}})
@@ -261,7 +289,7 @@ func runSuite(t *testing.T, tg target) {
 		})
 	}
 	t.Run("reconnect-from-store", func(t *testing.T) {
-		dir := t.TempDir()
+		dir := jobDir(t)
 		first := tg.newExecutor(t, dir, false)
 		j, err := first.Submit(context.Background(), capi.JobSpec{Name: "rc", Command: "sleep 2; exit 4", Metadata: map[string]string{"sample": "S1"}, Resources: capi.Resources{WorkDir: dir, CPUs: 1}})
 		if err != nil {
@@ -277,7 +305,7 @@ func runSuite(t *testing.T, tg target) {
 		}
 	})
 	t.Run("reconnect-by-prefix-without-store", func(t *testing.T) {
-		dir := t.TempDir()
+		dir := jobDir(t)
 		first := tg.newExecutor(t, dir, true)
 		j, err := first.SubmitArray(context.Background(), capi.JobSpec{Name: "rcp", Command: "sleep 1", Resources: capi.Resources{WorkDir: dir}}, capi.Array{First: 1, Last: 3})
 		if err != nil {
@@ -309,7 +337,7 @@ func runSuite(t *testing.T, tg target) {
 		// live queue may have forgotten it (SLURM MinJobAge, LSF
 		// CLEAN_PERIOD, Grid Engine at once). Accounting or the exit file
 		// must still give the right result.
-		dir := t.TempDir()
+		dir := jobDir(t)
 		first := tg.newExecutor(t, dir, false)
 		j, err := first.Submit(context.Background(), capi.JobSpec{Name: "quiet", Command: "exit 5", Resources: capi.Resources{WorkDir: dir}})
 		if err != nil {
@@ -331,7 +359,7 @@ func runSuite(t *testing.T, tg target) {
 		if tg.executor == "local" {
 			t.Skip("the local executor has no queues")
 		}
-		dir := t.TempDir()
+		dir := jobDir(t)
 		ex := tg.newExecutor(t, dir, false)
 		_, err := ex.Submit(context.Background(), capi.JobSpec{Name: "badq", Command: "true", Resources: capi.Resources{WorkDir: dir, Queue: "nosuchqueue"}})
 		var se *capi.SubmitError
