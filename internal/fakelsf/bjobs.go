@@ -63,7 +63,11 @@ func bjobs(args []string) int {
 		names = append(names, f)
 	}
 
-	now := time.Now()
+	// now is read under the state lock: read before it, a job that another
+	// process finishes while this one waits for the lock would have a finish
+	// time after now, look younger than it is, and stay visible past its
+	// clean period (the flaky "aged out" test).
+	var now time.Time
 	clean := time.Duration(envInt("FAKELSF_CLEAN_PERIOD", 3600)) * time.Second
 	visible := func(e *Element) bool { return !e.finished() || now.Sub(e.Finish) < clean }
 
@@ -74,6 +78,7 @@ func bjobs(args []string) int {
 	var rows []row
 	var missing []string
 	err := update(func(s *State) (bool, error) {
+		now = time.Now()
 		if len(ids) > 0 {
 			for _, id := range ids {
 				j, idx, ok := lookup(s, id)
