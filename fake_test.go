@@ -13,6 +13,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/go-cluster-api/clusterapi/internal/proctest"
 	"github.com/go-cluster-api/clusterapi/scheduler"
 )
 
@@ -20,7 +21,7 @@ func TestMain(m *testing.M) {
 	if mode := os.Getenv("CAPI_TEST_CHILD"); mode != "" {
 		os.Exit(childMain(mode)) // a child process of crash_test.go
 	}
-	goleak.VerifyTestMain(m)
+	goleak.VerifyTestMain(proctest.Wrap(m))
 }
 
 // fakeSched is a hand-written scheduler whose queue the test scripts. Each

@@ -2,7 +2,9 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"syscall"
@@ -11,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	capi "github.com/go-cluster-api/clusterapi"
+	"github.com/go-cluster-api/clusterapi/scheduler/local"
 )
 
 // The local executor starts a job's elements from the process that
@@ -55,10 +58,38 @@ func (g *globals) dispatch(ctx context.Context, ids []string) error {
 	m := capi.NewMonitor(s.ex, &capi.MonitorOptions{Interval: dispatchInterval})
 	m.Start()
 	defer m.Stop()
+	stateDir := s.ex.Config().StateDir
+	tick := time.NewTicker(dispatchInterval)
+	defer tick.Stop()
 	for _, j := range jobs {
-		<-j.Done()
+		for waiting := true; waiting; {
+			select {
+			case <-j.Done():
+				waiting = false
+			case <-tick.C:
+				if path, ok := firstMissing(stateDir, local.SpoolDir(stateDir)); ok {
+					// Nobody can read what this process would record,
+					// and its jobs went with the spool: a helper of
+					// ours never outlives its state dir.
+					g.logger().Warn("state dir removed; the background dispatcher stops", "path", path)
+					return nil
+				}
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
 	}
 	return nil
+}
+
+// firstMissing returns the first of paths that no longer exists.
+func firstMissing(paths ...string) (string, bool) {
+	for _, p := range paths {
+		if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) {
+			return p, true
+		}
+	}
+	return "", false
 }
 
 // leaveDispatcher starts a detached dispatcher for job when the local

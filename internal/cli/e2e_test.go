@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/go-cluster-api/clusterapi/internal/fakelsf/fakelsftest"
+	"github.com/go-cluster-api/clusterapi/internal/proctest"
 )
 
 // capiBin is the capi binary built once for the end-to-end tests.
@@ -34,7 +35,7 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(dir)
 		os.Exit(2)
 	}
-	code := m.Run()
+	code := proctest.Wrap(m).Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
@@ -401,6 +402,81 @@ func alive(pid int) bool {
 	// The state letter follows the ")" that ends the command name.
 	if i := strings.LastIndexByte(string(b), ')'); i >= 0 && i+2 < len(b) {
 		return b[i+2] != 'Z'
+	}
+	return true
+}
+
+// TestE2EDispatcherEndsWithItsStateDir: a background dispatcher whose
+// state dir is removed (a test's temporary home, a user's rm -rf) stops
+// instead of waiting forever for jobs that went with the spool.
+func TestE2EDispatcherEndsWithItsStateDir(t *testing.T) {
+	t.Parallel()
+	sh := newShell(t)
+	mine := func() []proctest.Process { return proctest.Running("HOME", sh.dir) }
+	t.Cleanup(func() {
+		for _, p := range mine() {
+			syscall.Kill(p.PID, syscall.SIGKILL)
+		}
+	})
+	// One slot held by a long job: the second job stays pending and its
+	// submit leaves a dispatcher behind.
+	sh.capi("--set", "local_slots=1", "submit", "--", "sleep", "300").want(t, 0)
+	sh.capi("--set", "local_slots=1", "submit", "--", "true").want(t, 0)
+	dispatchers := func() (n int) {
+		for _, p := range mine() {
+			if strings.Contains(p.Command, "local-dispatch") {
+				n++
+			}
+		}
+		return n
+	}
+	if dispatchers() == 0 {
+		t.Fatalf("no dispatcher after a submit that left a pending job: %+v", mine())
+	}
+	// Remove the state dir only once every dispatcher has opened the job
+	// store: one still starting would fail to open it and exit anyway.
+	deadline := time.Now().Add(20 * time.Second)
+	for !allHoldStore(mine()) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the dispatchers never opened the job store: %+v", mine())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// The dispatcher and the running job keep writing there: retry until
+	// the directory is gone.
+	state := filepath.Join(sh.dir, "state")
+	for i := 0; os.RemoveAll(state) != nil; i++ {
+		if i == 50 {
+			t.Fatalf("cannot remove %s", state)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	deadline = time.Now().Add(20 * time.Second)
+	for dispatchers() > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the dispatcher outlived its state dir by 20 s: %+v", mine())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// allHoldStore reports whether every local-dispatch process among procs
+// has a jobs.db open.
+func allHoldStore(procs []proctest.Process) bool {
+	for _, p := range procs {
+		if !strings.Contains(p.Command, "local-dispatch") {
+			continue
+		}
+		fds, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", p.PID))
+		open := false
+		for _, fd := range fds {
+			if target, _ := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", p.PID, fd.Name())); strings.HasSuffix(target, "jobs.db") {
+				open = true
+			}
+		}
+		if !open {
+			return false
+		}
 	}
 	return true
 }

@@ -84,7 +84,7 @@ func New(opts scheduler.Options) (*Scheduler, error) {
 		slots = runtime.NumCPU()
 	}
 	s := &Scheduler{
-		sp:       spool{dir: filepath.Join(opts.StateDir, "local")},
+		sp:       spool{dir: SpoolDir(opts.StateDir)},
 		slots:    slots,
 		log:      log,
 		grace:    KillGrace,

@@ -19,6 +19,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/go-cluster-api/clusterapi/internal/proctest"
 	"github.com/go-cluster-api/clusterapi/internal/script"
 	"github.com/go-cluster-api/clusterapi/scheduler"
 )
@@ -28,7 +29,7 @@ func TestMain(m *testing.M) {
 		helperMain()
 		return
 	}
-	goleak.VerifyTestMain(m)
+	goleak.VerifyTestMain(proctest.Wrap(m))
 }
 
 // waitFor polls cond until it holds; the deadline is generous and only

@@ -220,3 +220,6 @@ func readPid(path string) int {
 	pid, _ := strconv.Atoi(f[0])
 	return pid
 }
+
+// SpoolDir is where the local executor keeps its spool under a state dir.
+func SpoolDir(stateDir string) string { return filepath.Join(stateDir, "local") }
