@@ -109,18 +109,19 @@ func (tg target) wait(t *testing.T, j *capi.Job) capi.Record {
 	defer cancel()
 	r, err := j.Wait(ctx)
 	if err != nil {
-		t.Fatalf("job %s not terminal after %s: %+v", j.ID(), tg.timeout, r)
+		t.Fatalf("job %s not terminal after %s: %+v\n%s", j.ID(), tg.timeout, r, tg.diagnose(j.ID()))
 	}
 	return r
 }
 
-// waitFor polls cond until it holds or the target's timeout passes.
-func (tg target) waitFor(t *testing.T, what string, cond func() bool) {
+// waitFor polls cond, which is about job id, until it holds or the
+// target's timeout passes.
+func (tg target) waitFor(t *testing.T, what, id string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(tg.timeout)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
+			t.Fatalf("timed out waiting for %s of job %s\n%s", what, id, tg.diagnose(id))
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -191,12 +192,41 @@ func runSuite(t *testing.T, tg target) {
 		if r.Status != capi.Done || exitOf(r) != 0 {
 			t.Fatalf("status %s exit %d reason %s (%s), want done 0", r.Status, exitOf(r), r.Reason, r.Detail)
 		}
-		tg.waitFor(t, "stdout log", func() bool {
+		tg.waitFor(t, "stdout log", r.ID, func() bool {
 			b, _ := os.ReadFile(r.StdoutPath)
 			return strings.Contains(string(b), "hello from capi")
 		})
 		if r.Name != "capit-ok" {
 			t.Errorf("name %q, want the prefix applied", r.Name)
+		}
+	})
+	t.Run("job-shell-reads-no-dotfiles", func(t *testing.T) {
+		// A job's shell must not be a login shell, and must not be told to
+		// read a startup file (BASH_ENV): a host's dotfiles (root's
+		// ~/.bashrc running pyenv init on our machines) then run in every
+		// job, and once made each one take a minute.
+		dir := jobDir(t)
+		ex := tg.newExecutor(t, dir, false)
+		monitored(t, ex)
+		j, err := ex.Submit(context.Background(), capi.JobSpec{Name: "shell",
+			Command:   `if shopt -q login_shell; then echo "login shell: yes"; else echo "login shell: no"; fi; echo "BASH_ENV: ${BASH_ENV-unset}"; echo "ENV: ${ENV-unset}"`,
+			Resources: capi.Resources{WorkDir: dir}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := tg.wait(t, j)
+		if r.Status != capi.Done {
+			t.Fatalf("status %s exit %d (%s), want done", r.Status, exitOf(r), r.Detail)
+		}
+		want := "login shell: no\nBASH_ENV: unset\nENV: unset"
+		var got string
+		tg.waitFor(t, "stdout log", r.ID, func() bool {
+			b, _ := os.ReadFile(r.StdoutPath)
+			got = strings.TrimSpace(string(b))
+			return strings.Count(got, "\n") >= 2
+		})
+		if !strings.HasSuffix(got, want) {
+			t.Errorf("the job's shell says\n%s\nwant\n%s", got, want)
 		}
 	})
 	t.Run("exit-3", func(t *testing.T) {
@@ -254,7 +284,7 @@ func runSuite(t *testing.T, tg target) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		tg.waitFor(t, "job running", func() bool { return j.Snapshot().Status == capi.Running })
+		tg.waitFor(t, "job running", j.ID(), func() bool { return j.Snapshot().Status == capi.Running })
 		if err := ex.Cancel(context.Background(), j.ID(), nil); err != nil {
 			t.Fatal(err)
 		}
@@ -345,7 +375,7 @@ func runSuite(t *testing.T, tg target) {
 		}
 		first.Close()
 		rec := j.Snapshot()
-		tg.waitFor(t, "exit file", func() bool {
+		tg.waitFor(t, "exit file", j.ID(), func() bool {
 			matches, _ := filepath.Glob(strings.TrimSuffix(rec.ScriptPath, ".sh") + ".*.exit")
 			return len(matches) > 0
 		})

@@ -162,9 +162,16 @@ apply_conf() {
 # min_uid/min_gid 0: root's jobs otherwise go to Eqw ("gid of user root (0)
 # less than minimum allowed"). The flush times make qacct see a job ~0.1 s
 # after it ends instead of 8-15 s.
+# login_shells NONE: Debian's default starts bash as a login shell ("-bash"),
+# which reads /etc/profile and root's dotfiles in every job. A test cluster
+# must not depend on the host: a ~/.bashrc running `pyenv init` once made
+# every job wait 60 s for a stale pyenv lock left by a cancelled job. Jobs
+# start as plain non-interactive shells, which read no dotfiles (the tests
+# clear BASH_ENV, which -V would pass on).
 apply_conf global "-sconf global" -Mconf global '
 s/^(min_uid[[:space:]]+).*/\10/
 s/^(min_gid[[:space:]]+).*/\10/
+s/^(login_shells[[:space:]]+).*/\1NONE/
 /^reporting_params/{
   s/[[:space:]]accounting_flush_time=[^[:space:]]*//
   s/([[:space:]])flush_time=[^[:space:]]*/\1flush_time=00:00:01 accounting_flush_time=00:00:00/

@@ -16,6 +16,13 @@
 #   SLURM_NO_INSTALL=1  fail instead of running apt-get when packages are missing
 #
 # See scripts/README-slurm.md for what was learned setting this up.
+#
+# Jobs never read root's dotfiles here: slurmstepd execs the batch script
+# itself (its #! line: a non-login, non-interactive bash), and this config has
+# no Prolog/TaskProlog that would source a profile. sbatch passes the
+# submitter's environment on (--export=ALL), so a BASH_ENV in it would run in
+# every job: .ci/run and the tests clear BASH_ENV and ENV (Grid Engine needed
+# login_shells NONE as well; see sge-up.sh).
 set -euo pipefail
 
 CI_DIR=${SLURM_CI_DIR:-/var/lib/slurm-test}
