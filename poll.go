@@ -3,6 +3,8 @@ package clusterapi
 import (
 	"context"
 	"fmt"
+	"slices"
+	"syscall"
 	"time"
 
 	"github.com/go-cluster-api/clusterapi/internal/script"
@@ -123,10 +125,12 @@ func elemFingerprint(el *elemState) fingerprint {
 // the current poll. script is the job's script path (immutable), so that
 // exit files can be read without the lock.
 type absent struct {
-	job     *Job
-	index   int
-	inArray bool
-	script  string
+	job      *Job
+	index    int
+	inArray  bool
+	script   string
+	start    int64 // when it was seen starting (unix ns), 0 if never
+	walltime time.Duration
 }
 
 // missingLocked lists what the live queue did not report in poll seq: the
@@ -141,13 +145,13 @@ func (e *Executor) missingLocked(seq uint64) []absent {
 		sp := j.st.rec.ScriptPath
 		if j.st.elems == nil {
 			if j.st.seenPoll != seq {
-				out = append(out, absent{job: j, script: sp})
+				out = append(out, absent{job: j, script: sp, start: toNanos(j.st.rec.StartTime), walltime: j.st.rec.Resources.Walltime})
 			}
 			continue
 		}
 		for _, el := range j.st.elems {
 			if !el.status.Terminal() && el.seenPoll != uint32(seq) {
-				out = append(out, absent{job: j, index: int(el.index), inArray: true, script: sp})
+				out = append(out, absent{job: j, index: int(el.index), inArray: true, script: sp, start: el.start, walltime: j.st.rec.Resources.Walltime})
 			}
 		}
 	}
@@ -199,21 +203,49 @@ func (e *Executor) readExitFiles(missing []absent, now time.Time) []scheduler.Ob
 		if m.script == "" {
 			continue
 		}
-		code, ok := script.ReadExitFile(script.ExitFilePath(m.script, m.job.id, m.index, m.inArray))
+		ex, ok := script.ReadExitFile(script.ExitFilePath(m.script, m.job.id, m.index, m.inArray))
 		if !ok {
 			continue
 		}
-		o := scheduler.Observation{
-			ID: m.job.id, Index: m.index, InArray: m.inArray,
-			ExitCode: code, HasExit: true, FinishTime: now,
-			Status: Done, Detail: "exit status from the job's exit file",
-		}
-		if code != 0 {
-			o.Status, o.Reason = Failed, ReasonExitCode
-		}
+		o := exitFileObservation(ex, e.dialect.LimitSignals, m.walltime, m.start, now)
+		o.ID, o.Index, o.InArray = m.job.id, m.index, m.inArray
 		out = append(out, o)
 	}
 	return out
+}
+
+// exitFileObservation is what an exit file says about a job that no other
+// source knows any more (the rules are in the README's status section):
+//   - an exit status: done when 0, else failed/exit_code;
+//   - a signal the job's shell caught, that is one sent to the job from
+//     outside: failed/timeout for the scheduler's limit signals or when the
+//     job had run for its whole walltime (started is when it was seen
+//     starting, unix ns, 0 if never), else killed/cancelled.
+func exitFileObservation(ex script.Exit, limitSignals []syscall.Signal, walltime time.Duration, started int64, now time.Time) scheduler.Observation {
+	o := scheduler.Observation{ExitCode: ex.Code, HasExit: true, FinishTime: now, Status: Done, Detail: "exit status from the job's exit file"}
+	switch {
+	case ex.Signal == 0 && ex.Code == 0:
+	case ex.Signal == 0:
+		o.Status, o.Reason = Failed, ReasonExitCode
+	case slices.Contains(limitSignals, syscall.Signal(ex.Signal)):
+		o.Status, o.Reason = Failed, ReasonTimeout
+		o.Detail = fmt.Sprintf("the job's shell caught %s, which the scheduler sends at a run-time limit (from the job's exit file)", signalText(ex.Signal))
+	case walltime > 0 && started != 0 && now.Sub(time.Unix(0, started)) >= walltime:
+		o.Status, o.Reason = Failed, ReasonTimeout
+		o.Detail = fmt.Sprintf("the job's shell caught %s after running for its walltime of %s (from the job's exit file)", signalText(ex.Signal), walltime)
+	default:
+		o.Status, o.Reason = Killed, ReasonCancelled
+		o.Detail = fmt.Sprintf("the job's shell caught %s: cancelled, preempted or stopped by the scheduler; its accounting would say which (from the job's exit file)", signalText(ex.Signal))
+	}
+	return o
+}
+
+// signalText names a signal for a detail line: "SIGTERM (signal 15)".
+func signalText(n int) string {
+	if name := script.SignalName(syscall.Signal(n)); name != "" {
+		return fmt.Sprintf("SIG%s (signal %d)", name, n)
+	}
+	return fmt.Sprintf("signal %d", n)
 }
 
 func (e *Executor) vanishLocked(j *Job, now time.Time, seq uint64) {

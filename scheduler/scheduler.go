@@ -3,6 +3,7 @@ package scheduler
 import (
 	"context"
 	"log/slog"
+	"syscall"
 	"time"
 )
 
@@ -93,6 +94,14 @@ type Dialect struct {
 	// (Grid Engine). LogArrayJobID is used instead of LogJobID in arrays
 	// when the two differ ("%A" for SLURM).
 	LogJobID, LogArrayJobID, LogIndex string
+	// LimitSignals are the signals the scheduler sends a job's shell when
+	// the job reaches a run-time limit, before it kills the job (LSF:
+	// SIGUSR2 at the run limit, SIGXCPU at the CPU-time limit). An exit
+	// file saying the job's shell caught one of them reads failed/timeout;
+	// any other caught signal reads killed/cancelled, unless the job had
+	// run for its whole walltime (SLURM sends SIGTERM both at the time
+	// limit and for scancel).
+	LimitSignals []syscall.Signal
 }
 
 // Job is one submission as the scheduler sees it: the engine has already

@@ -143,22 +143,34 @@ func bkill(args []string) int {
 	return 0
 }
 
-// terminate sends SIGTERM to each job's process group and, once the job's
-// script has ended (or the grace period is over), SIGKILL to whatever is
-// left in the group (LSF: SIGINT, SIGTERM, then SIGKILL after
-// JOB_TERMINATE_INTERVAL). The supervisor's record tells when the script
-// ended: the group itself may linger as zombies that init has not reaped.
+// terminate signals each job's process group as bkill does by default
+// (scheduler-formats.md): SIGINT, SIGTERM, then, once the job's script has
+// ended or the grace period (LSF's JOB_TERMINATE_INTERVAL) is over, SIGKILL
+// to whatever is left in the group. SIGTERM follows SIGINT after a moment:
+// bash runs only one of two trapped signals that arrive together.
 func terminate(pgids []int) {
+	for _, pg := range pgids {
+		syscall.Kill(-pg, syscall.SIGINT)
+	}
+	time.Sleep(100 * time.Millisecond)
 	for _, pg := range pgids {
 		syscall.Kill(-pg, syscall.SIGTERM)
 	}
-	deadline := time.Now().Add(time.Duration(envInt("FAKELSF_KILL_GRACE", 1)) * time.Second)
 	for _, pg := range pgids {
-		for stillRunning(pg) && time.Now().Before(deadline) {
-			time.Sleep(10 * time.Millisecond)
-		}
-		syscall.Kill(-pg, syscall.SIGKILL)
+		killAfterGrace(pg)
 	}
+}
+
+// killAfterGrace waits up to FAKELSF_KILL_GRACE seconds for the element
+// started as pg to end, then sends SIGKILL to its group. The supervisor's
+// record tells when the script ended: the group itself may linger as
+// zombies that init has not reaped.
+func killAfterGrace(pg int) {
+	deadline := time.Now().Add(time.Duration(envInt("FAKELSF_KILL_GRACE", 1)) * time.Second)
+	for stillRunning(pg) && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	syscall.Kill(-pg, syscall.SIGKILL)
 }
 
 // stillRunning reports whether the element started as pid is still RUN in

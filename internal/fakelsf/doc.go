@@ -7,7 +7,7 @@
 // parses its #BSUB lines and starts a detached supervisor (this binary
 // again, "fakelsf __run ID") that runs each job or array element in its own
 // process group with LSB_JOBID and LSB_JOBINDEX set, honours the array slot
-// limit (-J "name[1-10]%2") and records exit codes. State lives in a JSON
+// limit (-J "name[1-10]%2") and the run limit (-W), and records exit codes. State lives in a JSON
 // file in $FAKELSF_DIR guarded by flock, so concurrent commands are safe.
 //
 // What it prints follows reference/scheduler-formats.md (section 1): the
@@ -25,5 +25,6 @@
 //	FAKELSF_LOSE_NEXT_BSUB=N  the next N bsub calls create the job but print nothing and exit 255 (duplicate-safe retry tests)
 //	FAKELSF_CLEAN_PERIOD   seconds a finished job stays visible to bjobs (default 3600, LSF's CLEAN_PERIOD); bhist keeps it
 //	FAKELSF_NO_BKILL_D=1   bkill rejects -d like LSF 10.1.0 without fix packs
-//	FAKELSF_KILL_GRACE     seconds between bkill's SIGTERM and SIGKILL (default 1)
+//	FAKELSF_KILL_GRACE     seconds between bkill's SIGINT+SIGTERM (or the run limit's SIGUSR2) and SIGKILL (default 1)
+//	FAKELSF_MINUTE         seconds in a -W run-limit minute (default 60): at the limit the job gets SIGUSR2, then SIGKILL
 package main

@@ -239,6 +239,67 @@ func TestFake(t *testing.T) {
 		}
 	})
 
+	// A job that traps the signals and keeps going shows which ones LSF
+	// sends, in which order (scheduler-formats.md): bkill sends SIGINT and
+	// SIGTERM, then SIGKILL; the run limit sends SIGUSR2, then SIGKILL. It
+	// waits in the wait builtin, which a trapped signal interrupts at once.
+	stubborn := "#!/bin/bash\n#BSUB -J stubborn\n" +
+		"for s in INT TERM USR2; do trap \"echo $s >> \\\"$PWD/signals.$LSB_JOBID\\\"\" $s; done\n" +
+		"touch \"started.$LSB_JOBID\"; while :; do sleep 1 & wait $!; done\n"
+	signalsOf := func(t *testing.T, dir, id string) string {
+		b, _ := os.ReadFile(filepath.Join(dir, "signals."+id))
+		return strings.Join(strings.Fields(string(b)), " ")
+	}
+	waitStarted := func(t *testing.T, dir, id string) {
+		deadline := time.Now().Add(15 * time.Second)
+		for {
+			if _, err := os.Stat(filepath.Join(dir, "started."+id)); err == nil {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("job %s never started", id)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+
+	t.Run("bkill sends INT and TERM, then KILL", func(t *testing.T) {
+		t.Parallel()
+		c := newCluster(t, bin)
+		dir := t.TempDir()
+		id := c.submit(stubborn, "-cwd", dir)
+		waitStarted(t, dir, id)
+		if r := c.run("", "bkill", id); r.exit != 0 {
+			t.Fatalf("bkill: %+v", r)
+		}
+		rec := c.waitFinished(id)[0]
+		if got := signalsOf(t, dir, id); got != "INT TERM" {
+			t.Errorf("the job caught %q, want INT and TERM", got)
+		}
+		if rec["STAT"] != "EXIT" || rec["EXIT_REASON"] != "TERM_OWNER: job killed by owner" || rec["EXIT_CODE"] != "137" {
+			t.Errorf("a job that survived INT and TERM: %v, want EXIT 137 (SIGKILL) by owner", rec)
+		}
+	})
+
+	t.Run("run limit sends USR2, then KILL", func(t *testing.T) {
+		t.Parallel()
+		c := newCluster(t, bin, "FAKELSF_MINUTE=1")
+		dir := t.TempDir()
+		id := c.submit(stubborn, "-cwd", dir, "-W", "1")
+		waitStarted(t, dir, id)
+		rec := c.waitFinished(id)[0]
+		if got := signalsOf(t, dir, id); got != "USR2" {
+			t.Errorf("the job caught %q, want USR2", got)
+		}
+		if rec["STAT"] != "EXIT" || rec["EXIT_REASON"] != "TERM_RUNLIMIT: job killed after reaching LSF run time limit" || rec["EXIT_CODE"] != "137" {
+			t.Errorf("a job past its run limit: %v, want EXIT 137 TERM_RUNLIMIT", rec)
+		}
+		quick := c.submit("#!/bin/bash\n#BSUB -J quick\ntrue\n", "-W", "1")
+		if rec := c.waitFinished(quick)[0]; rec["STAT"] != "DONE" {
+			t.Errorf("a job well within its run limit: %v", rec)
+		}
+	})
+
 	t.Run("bkill", func(t *testing.T) {
 		t.Parallel()
 		c := newCluster(t, bin)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -13,9 +14,10 @@ import (
 
 // exited is one finished element process.
 type exited struct {
-	index int
-	code  int
-	maxKB int64
+	index     int
+	code      int
+	maxKB     int64
+	overLimit bool // stopped at its run limit
 }
 
 // supervise runs a job's elements (the slot limit permitting) and records
@@ -131,12 +133,17 @@ func startElement(j *Job, e *Element, host string, done chan<- exited) error {
 	}
 	e.Stat, e.PID, e.Host, e.Start = "RUN", cmd.Process.Pid, host, time.Now()
 	index := e.Index
+	ended := make(chan struct{})
+	if j.RunLimit > 0 {
+		go enforceRunLimit(cmd.Process.Pid, time.Duration(j.RunLimit)*minute(), ended)
+	}
 	go func() {
 		cmd.Wait()
+		close(ended)
 		for _, f := range files {
 			f.Close()
 		}
-		ev := exited{index: index, code: waitCode(cmd.ProcessState)}
+		ev := exited{index: index, code: waitCode(cmd.ProcessState), overLimit: overLimit(cmd.ProcessState.Pid())}
 		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 			ev.maxKB = int64(ru.Maxrss)
 			if runtime.GOOS == "darwin" {
@@ -146,6 +153,45 @@ func startElement(j *Job, e *Element, host string, done chan<- exited) error {
 		done <- ev
 	}()
 	return nil
+}
+
+// minute is how long a run-limit minute lasts: FAKELSF_MINUTE seconds
+// (default 60), so that tests can reach a -W limit quickly.
+func minute() time.Duration {
+	return time.Duration(envInt("FAKELSF_MINUTE", 60)) * time.Second
+}
+
+// enforceRunLimit does what LSF does when an element started as pg reaches
+// its run limit (-W; scheduler-formats.md): SIGUSR2 to the job, then
+// SIGKILL after the grace period. A marker file tells the supervisor why
+// the element ended.
+func enforceRunLimit(pg int, limit time.Duration, ended <-chan struct{}) {
+	t := time.NewTimer(limit)
+	defer t.Stop()
+	select {
+	case <-ended:
+		return
+	case <-t.C:
+	}
+	if dir, err := stateDir(); err == nil {
+		os.WriteFile(runLimitMarker(dir, pg), nil, 0o644)
+	}
+	syscall.Kill(-pg, syscall.SIGUSR2)
+	killAfterGrace(pg)
+}
+
+func runLimitMarker(dir string, pg int) string {
+	return filepath.Join(dir, "jobs", "runlimit."+strconv.Itoa(pg))
+}
+
+// overLimit reports (and forgets) whether the element started as pid was
+// stopped at its run limit.
+func overLimit(pid int) bool {
+	dir, err := stateDir()
+	if err != nil {
+		return false
+	}
+	return os.Remove(runLimitMarker(dir, pid)) == nil
 }
 
 // waitCode is the exit status as LSF reports it: 128+signal for a job
@@ -171,6 +217,8 @@ func recordExit(j *Job, ev exited) {
 			e.Stat, e.ExitCode = "DONE", ""
 		case e.KillAsked:
 			e.Stat, e.ExitCode, e.ExitReason = "EXIT", strconv.Itoa(ev.code), "TERM_OWNER: job killed by owner"
+		case ev.overLimit:
+			e.Stat, e.ExitCode, e.ExitReason = "EXIT", strconv.Itoa(ev.code), "TERM_RUNLIMIT: job killed after reaching LSF run time limit"
 		case ev.code == 0:
 			e.Stat, e.ExitCode = "DONE", ""
 		default:

@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 
 	"github.com/go-cluster-api/clusterapi/scheduler"
 )
@@ -37,6 +38,46 @@ type Spec struct {
 }
 
 var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// TrappedSignals are the signals a job script records in its exit file:
+// every signal whose default action ends the process (KILL and STOP cannot
+// be caught). Signals that by default do nothing (CHLD, WINCH, URG, CONT)
+// or stop the shell (TSTP, TTIN, TTOU) are left alone. A trap, unlike an
+// ignore, is reset in child processes, so the user's programs see the
+// signals as usual.
+//
+// The numbers are this machine's: the script is rendered where the
+// scheduler's commands run, for nodes of the same system.
+var TrappedSignals = []syscall.Signal{syscall.SIGHUP, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGILL,
+	syscall.SIGTRAP, syscall.SIGABRT, syscall.SIGBUS, syscall.SIGFPE, syscall.SIGUSR1, syscall.SIGSEGV,
+	syscall.SIGUSR2, syscall.SIGPIPE, syscall.SIGALRM, syscall.SIGTERM, syscall.SIGXCPU, syscall.SIGXFSZ,
+	syscall.SIGVTALRM, syscall.SIGPROF, syscall.SIGSYS}
+
+// SignalName is the shell's name of a trapped signal ("USR2"), or "".
+func SignalName(sig syscall.Signal) string { return signalNames[sig] }
+
+var signalNames = map[syscall.Signal]string{syscall.SIGHUP: "HUP", syscall.SIGINT: "INT", syscall.SIGQUIT: "QUIT",
+	syscall.SIGILL: "ILL", syscall.SIGTRAP: "TRAP", syscall.SIGABRT: "ABRT", syscall.SIGBUS: "BUS",
+	syscall.SIGFPE: "FPE", syscall.SIGUSR1: "USR1", syscall.SIGSEGV: "SEGV", syscall.SIGUSR2: "USR2",
+	syscall.SIGPIPE: "PIPE", syscall.SIGALRM: "ALRM", syscall.SIGTERM: "TERM", syscall.SIGXCPU: "XCPU",
+	syscall.SIGXFSZ: "XFSZ", syscall.SIGVTALRM: "VTALRM", syscall.SIGPROF: "PROF", syscall.SIGSYS: "SYS"}
+
+// trapLines make the exit file say how the job's shell ended: "signal:N"
+// when the shell was ended by trapped signal N (it then exits 128+N),
+// otherwise its exit status. Without the signal traps a shell ended by a
+// signal runs its EXIT trap with the status of its last command (often
+// 0), and a job cancelled or stopped at its run limit would read as done.
+// POSIX sh only: a site may set a shebang other than bash.
+var trapLines = func() string {
+	pairs := make([]string, len(TrappedSignals))
+	for i, sig := range TrappedSignals {
+		pairs[i] = fmt.Sprintf("%s:%d", signalNames[sig], int(sig))
+	}
+	return "__capi_sig=\n" +
+		"__capi_caught() { __capi_sig=$1; exit $((128 + $1)); }\n" +
+		`trap '__capi_rc=$?; if [ -n "$__capi_sig" ]; then __capi_rc="signal:$__capi_sig"; fi; printf "%s\n" "$__capi_rc" > "$__capi_exit_file" 2>/dev/null' EXIT` + "\n" +
+		"for __capi_s in " + strings.Join(pairs, " ") + `; do trap "__capi_caught ${__capi_s#*:}" "${__capi_s%:*}"; done` + "\n"
+}()
 
 // Render returns the script text.
 func Render(s Spec) ([]byte, error) {
@@ -70,11 +111,7 @@ func Render(s Spec) ([]byte, error) {
 		}
 		b.WriteString("# capi: record the exit status next to the script, for the monitor\n")
 		fmt.Fprintf(&b, "__capi_exit_file=%s\".${%s}%s.exit\"\n", q, idVar, suffix)
-		b.WriteString("trap '__capi_rc=$?; printf \"%d\\n\" \"$__capi_rc\" > \"$__capi_exit_file\" 2>/dev/null' EXIT\n")
-		// Without these, a shell killed by a signal runs its EXIT trap with
-		// the status of its last finished command (often 0), and a cancelled
-		// job would read as done. With them the status is 128+signal.
-		b.WriteString("trap 'exit 129' HUP\ntrap 'exit 130' INT\ntrap 'exit 143' TERM\n")
+		b.WriteString(trapLines)
 	}
 	if s.Array && s.Dialect.ArrayIndexVar != "" {
 		fmt.Fprintf(&b, "export CAPI_ARRAY_INDEX=\"${%s}\"\n", s.Dialect.ArrayIndexVar)
@@ -180,22 +217,43 @@ func ExitFilePath(scriptPath, id string, index int, inArray bool) string {
 	return p + ".exit"
 }
 
-// ReadExitFile reads an exit-status file. ok is false when the file does not
-// exist or holds no complete number yet (the trap may be mid-write).
-func ReadExitFile(path string) (code int, ok bool) {
+// Exit is what a job script's exit trap recorded.
+type Exit struct {
+	// Code is the script's exit status; 128+Signal when Signal is set.
+	Code int
+	// Signal, when not 0, is the signal the job's shell itself caught: one
+	// sent to the job from outside (a cancel, the scheduler at a limit,
+	// preemption), as opposed to a program of the job dying by a signal,
+	// which the shell sees as an exit status above 128.
+	Signal int
+}
+
+// ReadExitFile reads an exit-status file: "N\n" for an exit status,
+// "signal:N\n" for a shell ended by signal N. ok is false when the file
+// does not exist or holds no complete line yet (the trap may be mid-write).
+func ReadExitFile(path string) (e Exit, ok bool) {
 	b, err := os.ReadFile(path)
-	if err != nil {
-		return 0, false
+	if err != nil || !bytes.HasSuffix(b, []byte("\n")) {
+		return Exit{}, false
 	}
-	s := strings.TrimSpace(string(b))
-	if !strings.HasSuffix(string(b), "\n") {
-		return 0, false
+	return ParseExit(string(b))
+}
+
+// ParseExit reads the content of an exit-status file.
+func ParseExit(s string) (e Exit, ok bool) {
+	s = strings.TrimSpace(s)
+	if sig, found := strings.CutPrefix(s, "signal:"); found {
+		n, err := strconv.Atoi(sig)
+		if err != nil || n <= 0 || n > 127 {
+			return Exit{}, false
+		}
+		return Exit{Code: 128 + n, Signal: n}, true
 	}
 	n, err := strconv.Atoi(s)
-	if err != nil {
-		return 0, false
+	if err != nil || n < 0 || n > 255 {
+		return Exit{}, false
 	}
-	return n, true
+	return Exit{Code: n}, true
 }
 
 // Writer chooses script paths {dir}/{name}.{counter}.sh with a counter no

@@ -2,9 +2,11 @@ package script
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -39,11 +41,7 @@ func TestRenderOrder(t *testing.T) {
 #TEST -b
 # capi: record the exit status next to the script, for the monitor
 __capi_exit_file='/w/job.1'".${TEST_JOB_ID}.exit"
-trap '__capi_rc=$?; printf "%d\n" "$__capi_rc" > "$__capi_exit_file" 2>/dev/null' EXIT
-trap 'exit 129' HUP
-trap 'exit 130' INT
-trap 'exit 143' TERM
-export A='1'
+` + trapLines + `export A='1'
 export B='2'
 config-pro
 job-pro
@@ -97,19 +95,64 @@ func TestRenderedScriptRuns(t *testing.T) {
 	if b, _ := os.ReadFile(filepath.Join(dir, "index.txt")); string(b) != "5\n" {
 		t.Errorf("CAPI_ARRAY_INDEX = %q", b)
 	}
-	code, ok := ReadExitFile(ExitFilePath(path, "42", 5, true))
-	if !ok || code != 7 {
-		t.Errorf("exit file: %d, %v; want 7", code, ok)
+	if got, ok := ReadExitFile(ExitFilePath(path, "42", 5, true)); !ok || got != (Exit{Code: 7}) {
+		t.Errorf("exit file: %+v, %v; want exit status 7", got, ok)
 	}
 }
 
-// A job killed by SIGTERM (how every scheduler cancels) must not leave an
-// exit file that says 0.
-func TestExitFileRecordsTermination(t *testing.T) {
+// A job whose shell is ended by a signal sent from outside (a cancel, a
+// scheduler's limit warning such as LSF's SIGUSR2 at the run limit) records
+// "signal:N", never the 0 of its last command, under bash and under a POSIX
+// sh (a site may set another shebang). One case per trapped signal.
+func TestExitFileRecordsEachSignal(t *testing.T) {
+	t.Parallel()
+	for _, shell := range []string{"/bin/bash", "/bin/sh"} {
+		if _, err := os.Stat(shell); err != nil {
+			continue
+		}
+		for _, sig := range TrappedSignals {
+			t.Run(filepath.Base(shell)+"/"+SignalName(sig), func(t *testing.T) {
+				t.Parallel()
+				got, ok := runUntilSignalled(t, shell, sig)
+				if want := (Exit{Code: 128 + int(sig), Signal: int(sig)}); !ok || got != want {
+					t.Errorf("exit file after SIG%s: %+v, %v; want %+v", SignalName(sig), got, ok, want)
+				}
+			})
+		}
+	}
+}
+
+// A program of the job dying by a signal is the program's own end: the
+// shell records its status (128+N) as a plain exit status.
+func TestExitFileChildKilledIsAnExitStatus(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	var w Writer
 	content, err := Render(Spec{ExitFileBase: ExitFileBase(filepath.Join(dir, "job.1.sh")), Dialect: testDialect,
+		Command: `sh -c 'kill -USR2 $$'`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path, err := w.Write(dir, "job", content)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(path)
+	cmd.Env = append(os.Environ(), "TEST_JOB_ID=9")
+	cmd.Run()
+	if got, ok := ReadExitFile(ExitFilePath(path, "9", 0, false)); !ok || got != (Exit{Code: 128 + int(syscall.SIGUSR2)}) {
+		t.Errorf("exit file: %+v, %v; want exit status %d without a signal", got, ok, 128+int(syscall.SIGUSR2))
+	}
+}
+
+// runUntilSignalled runs a job script under shell, sends sig to its
+// process group (as schedulers signal a job) once the command runs, and
+// reads the exit file.
+func runUntilSignalled(t *testing.T, shell string, sig syscall.Signal) (Exit, bool) {
+	t.Helper()
+	dir := t.TempDir()
+	var w Writer
+	content, err := Render(Spec{Shebang: "#!" + shell, ExitFileBase: ExitFileBase(filepath.Join(dir, "job.1.sh")), Dialect: testDialect,
 		Command: "touch started; sleep 30"})
 	if err != nil {
 		t.Fatal(err)
@@ -125,20 +168,34 @@ func TestExitFileRecordsTermination(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	defer syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	// Signal once sleep itself runs: a signal that arrives while the shell
+	// is between commands is handled only after the next one ends.
 	deadline := time.Now().Add(10 * time.Second)
-	for !exists(filepath.Join(dir, "started")) {
+	for !exists(filepath.Join(dir, "started")) || !childRuns(cmd.Process.Pid, "sleep") {
 		if time.Now().After(deadline) {
-			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 			t.Fatal("the script never started its command")
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+	syscall.Kill(-cmd.Process.Pid, sig)
 	cmd.Wait()
-	code, ok := ReadExitFile(ExitFilePath(path, "9", 0, false))
-	if !ok || code != 143 {
-		t.Errorf("exit file after SIGTERM: %d, %v; want 143", code, ok)
+	return ReadExitFile(ExitFilePath(path, "9", 0, false))
+}
+
+// childRuns reports whether process pid has a child running the program
+// name (true without /proc, where it cannot be told).
+func childRuns(pid int, name string) bool {
+	kids, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
+	if err != nil {
+		return true
 	}
+	for _, kid := range strings.Fields(string(kids)) {
+		if comm, _ := os.ReadFile("/proc/" + kid + "/comm"); strings.TrimSpace(string(comm)) == name {
+			return true
+		}
+	}
+	return false
 }
 
 func exists(p string) bool {
@@ -244,8 +301,18 @@ func TestReadExitFileIncomplete(t *testing.T) {
 		t.Error("a number without its newline may be mid-write and must not count")
 	}
 	os.WriteFile(p, []byte("3\n"), 0o644)
-	if code, ok := ReadExitFile(p); !ok || code != 3 {
-		t.Errorf("got %d %v", code, ok)
+	if got, ok := ReadExitFile(p); !ok || got != (Exit{Code: 3}) {
+		t.Errorf("got %+v %v", got, ok)
+	}
+	os.WriteFile(p, []byte("signal:12\n"), 0o644)
+	if got, ok := ReadExitFile(p); !ok || got != (Exit{Code: 140, Signal: 12}) {
+		t.Errorf("signal:12 read as %+v %v", got, ok)
+	}
+	for _, bad := range []string{"signal:\n", "signal:x\n", "signal:0\n", "-1\n", "300\n", "x\n"} {
+		os.WriteFile(p, []byte(bad), 0o644)
+		if got, ok := ReadExitFile(p); ok {
+			t.Errorf("%q read as %+v", bad, got)
+		}
 	}
 	if _, ok := ReadExitFile(p + ".missing"); ok {
 		t.Error("missing file read as ok")

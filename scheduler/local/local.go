@@ -650,11 +650,16 @@ func (s *Scheduler) endOrphan(j *jobFile, el string, start time.Time) scheduler.
 	now := time.Now()
 	end := endFile{Start: start, Finish: now}
 	var reason scheduler.Reason
-	if code, ok := script.ReadExitFile(script.ExitFilePath(j.Script, j.ID, index, inArray)); ok {
-		end.Exit, end.HasExit = code, true
-		end.Status, reason = "done", scheduler.ReasonNone
-		if code != 0 {
+	if ex, ok := script.ReadExitFile(script.ExitFilePath(j.Script, j.ID, index, inArray)); ok {
+		end.Exit, end.HasExit = ex.Code, true
+		switch {
+		case ex.Signal != 0:
+			end.Status, reason = "killed", scheduler.ReasonCancelled
+			end.Detail = fmt.Sprintf("the job's shell caught signal %d (SIG%s) sent from outside capi", ex.Signal, script.SignalName(syscall.Signal(ex.Signal)))
+		case ex.Code != 0:
 			end.Status, reason = "failed", scheduler.ReasonExitCode
+		default:
+			end.Status, reason = "done", scheduler.ReasonNone
 		}
 	} else {
 		end.Status, reason = "failed", scheduler.ReasonNodeFailure

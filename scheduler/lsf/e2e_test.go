@@ -138,8 +138,8 @@ func TestEndToEndFakeLSF(t *testing.T) {
 		if b, err := os.ReadFile(filepath.Join(e.work, "stdout."+id+".log")); err != nil || string(b) != "hello\n" {
 			t.Errorf("stdout log %q, %v", b, err)
 		}
-		if code, ok := script.ReadExitFile(script.ExitFilePath(j.ScriptPath, id, 0, false)); !ok || code != 3 {
-			t.Errorf("exit file: %d, %v", code, ok)
+		if ex, ok := script.ReadExitFile(script.ExitFilePath(j.ScriptPath, id, 0, false)); !ok || ex != (script.Exit{Code: 3}) {
+			t.Errorf("exit file: %+v, %v", ex, ok)
 		}
 	})
 
@@ -169,8 +169,8 @@ func TestEndToEndFakeLSF(t *testing.T) {
 			if !o.InArray || o.Index != i+1 || o.Status != want || o.Name != "e2e-arr" {
 				t.Errorf("element %d: %+v, want %s", i+1, o, want)
 			}
-			if code, ok := script.ReadExitFile(script.ExitFilePath(j.ScriptPath, id, i+1, true)); !ok || code != (i+1)%2 {
-				t.Errorf("element %d exit file: %d, %v", i+1, code, ok)
+			if ex, ok := script.ReadExitFile(script.ExitFilePath(j.ScriptPath, id, i+1, true)); !ok || ex != (script.Exit{Code: (i + 1) % 2}) {
+				t.Errorf("element %d exit file: %+v, %v", i+1, ex, ok)
 			}
 			if _, err := os.Stat(filepath.Join(e.work, "stdout."+id+"."+string(rune('1'+i))+".log")); err != nil {
 				t.Errorf("element %d log: %v", i+1, err)

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/go-cluster-api/clusterapi/scheduler"
@@ -88,5 +89,7 @@ func (s *Scheduler) Dialect() scheduler.Dialect {
 		LogJobID:        "%J",
 		LogArrayJobID:   "%J",
 		LogIndex:        "%I",
+		// scheduler-formats.md: -W sends SIGUSR2, then SIGKILL.
+		LimitSignals: []syscall.Signal{syscall.SIGUSR2, syscall.SIGXCPU},
 	}
 }
