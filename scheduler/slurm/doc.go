@@ -59,13 +59,26 @@
 //
 // One command, whatever the number of jobs:
 //
-//	squeue --noheader --states=all --user=USER -O ArrayJobID:|,ArrayTaskID:|,State:|,Reason:|,exit_code:|,SubmitTime:|,StartTime:|,EndTime:|,NodeList:|,Name:
+//	squeue --states=all --user=USER -O ArrayJobID:|,ArrayTaskID:|,State:|,Reason:|,exit_code:|,SubmitTime:|,StartTime:|,EndTime:|,NodeList:|,Name:
 //
 // --states=all keeps finished jobs listed until MinJobAge (300 s by
 // default; in practice a few seconds more) so that their outcome is seen.
 // -j is never used: it fails as a whole when one id has been purged. Jobs
 // are filtered by name prefix here, because squeue --name only takes exact
 // names. The name comes last because only it can contain '|'.
+//
+// There is no --noheader: squeue's header line,
+// "ARRAY_JOB_ID|ARRAY_TASK_ID|STATE|REASON|EXIT_CODE|SUBMIT_TIME|START_TIME|END_TIME|NODELIST|NAME",
+// which capi can predict because it chose the fields, marks where squeue's
+// own output starts. Sites wrap squeue in scripts that print lines of their
+// own around it (gc3pie met "Site-specific preamble here." before the rows
+// and "Additional info." after them). Lines before the header, and lines
+// after it that cannot be rows (too few columns, or no job id in the
+// first), are skipped and logged at debug level. A header without rows is
+// an empty queue; output without the header fails the poll, with an error
+// that quotes what was printed. A line that is a row but cannot be read (no
+// state, an array range capi does not understand) fails the poll too:
+// dropping it would make the engine believe the job vanished.
 //
 // -O is used rather than -o because its exit_code field carries the raw
 // wait status of finished jobs (768 = exit 3, 9 = SIGKILL, 15 = SIGTERM),
@@ -89,12 +102,15 @@
 //
 // # Accounting
 //
-// Account runs sacct --parsable2 --noheader --jobs=ID,... --format=JobID,
+// Account runs sacct --parsable2 --jobs=ID,... --format=JobID,
 // State,ExitCode,Reason,Submit,Start,End,NodeList,MaxRSS,JobName (ids in
-// chunks of 500). Step lines are not observations: the ".batch" line lends
-// the job its MaxRSS (only there, and only when a sample was taken) and,
-// when the job line shows 0:0, the signal that ended it (0:15 for a cancel
-// or time limit). sacct -j for an unknown id prints nothing and exits 0.
+// chunks of 500). Its header line, "JobID|State|ExitCode|Reason|Submit|
+// Start|End|NodeList|MaxRSS|JobName", is the mark of sacct's output as in
+// a poll, and other lines around the rows are skipped the same way. Step
+// lines are not observations: the ".batch" line lends the job its MaxRSS
+// (only there, and only when a sample was taken) and, when the job line
+// shows 0:0, the signal that ended it (0:15 for a cancel or time limit). sacct -j for an unknown id prints only the header and
+// exits 0.
 // When the first sacct says "Slurm accounting storage is disabled" (or is
 // not installed) that is remembered, and Account returns nothing at once
 // from then on; other failures are errors and are retried next time. For

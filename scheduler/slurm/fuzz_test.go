@@ -9,12 +9,15 @@ import (
 	"time"
 
 	"github.com/go-cluster-api/clusterapi/scheduler"
+	"github.com/google/go-cmp/cmp"
 )
 
 // fuzzLimit keeps an input like "1-99999999" from allocating gigabytes;
 // the parsers must refuse it, not crash.
 const fuzzLimit = 10_000
 
+// addFixtures adds every recorded output matching pattern, with a line of
+// site noise.
 func addFixtures(f *testing.F, pattern string) {
 	files, _ := filepath.Glob(pattern)
 	for _, file := range files {
@@ -25,7 +28,52 @@ func addFixtures(f *testing.F, pattern string) {
 		for bytes.HasPrefix(b, []byte("#")) {
 			_, b, _ = bytes.Cut(b, []byte("\n"))
 		}
-		f.Add(b)
+		f.Add(b, "Site-specific preamble here.")
+	}
+}
+
+// withNoise puts a line of noise before every line of out and after the
+// last one, as a site's wrapper might (and worse), and says how many of
+// the added lines are not blank. Line breaks in noise are dropped, and
+// noise with enough '|' to pass for a row of n columns gets an "x" in
+// front, so that its first column, the job id in every layout capi uses,
+// cannot be one.
+func withNoise(out []byte, noise string, n int) ([]byte, int) {
+	noise = strings.NewReplacer("\n", " ", "\r", " ").Replace(noise)
+	if strings.Count(noise, "|") >= n-1 {
+		noise = "x" + noise
+	}
+	lines := strings.Split(string(out), "\n")
+	var b strings.Builder
+	for _, l := range lines {
+		b.WriteString(noise + "\n" + l + "\n")
+	}
+	b.WriteString(noise + "\n")
+	if strings.TrimSpace(noise) == "" {
+		return []byte(b.String()), 0
+	}
+	return []byte(b.String()), len(lines) + 1
+}
+
+// checkNoiseChangesNothing is the promise to sites that wrap squeue and
+// sacct: lines around, between and after the rows change no observation;
+// they are skipped, one by one.
+func checkNoiseChangesNothing(t *testing.T, parse func([]byte) ([]scheduler.Observation, []string, error), data []byte, noise string, n int) {
+	t.Helper()
+	want, wantSkipped, wantErr := parse(data)
+	noisy, added := withNoise(data, noise, n)
+	got, gotSkipped, err := parse(noisy)
+	if (err == nil) != (wantErr == nil) {
+		t.Fatalf("with noise %q: error %v; without: %v", noise, err, wantErr)
+	}
+	if err != nil {
+		return
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("noise %q changed the observations (-without +with):\n%s", noise, diff)
+	}
+	if len(gotSkipped) != len(wantSkipped)+added {
+		t.Fatalf("noise %q: %d lines skipped, want %d + %d", noise, len(gotSkipped), len(wantSkipped), added)
 	}
 }
 
@@ -48,26 +96,37 @@ func checkObservations(t *testing.T, obs []scheduler.Observation) {
 
 func FuzzParseSqueue(f *testing.F) {
 	addFixtures(f, "testdata/squeue/long-*.txt")
-	f.Add([]byte("4|5-9%2|PENDING|Resources|0|N/A|N/A|N/A||arr\n"))
-	f.Add([]byte("3|2-3,5%1|PENDING|JobArrayTaskLimit|0|N/A|N/A|N/A||x|y|z\n"))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		for _, fields := range [][]squeueField{layoutLong.fields, layoutShort.fields, squeueLayouts["sample-fmt-array"]} {
-			obs, err := parseSqueue(data, fields, time.UTC, fuzzLimit)
+	addFixtures(f, "testdata/squeue/sample-fmt-array.txt")
+	f.Add([]byte(longHeader+"\n4|5-9%2|PENDING|Resources|0|N/A|N/A|N/A||arr\n"), "Additional info.")
+	f.Add([]byte(longHeader+"\n3|2-3,5%1|PENDING|JobArrayTaskLimit|0|N/A|N/A|N/A||x|y|z\n"), "1|2|3")
+	f.Add([]byte("4|5-9%2|PENDING|Resources|0|N/A|N/A|N/A||arr\n"), "")
+	f.Fuzz(func(t *testing.T, data []byte, noise string) {
+		for _, l := range []*squeueLayout{&layoutLong, &layoutShort, squeueLayouts["sample-fmt-array"]} {
+			parse := func(b []byte) ([]scheduler.Observation, []string, error) {
+				return parseSqueue(b, l, time.UTC, fuzzLimit)
+			}
+			obs, _, err := parse(data)
 			if err == nil {
 				checkObservations(t, obs)
 			}
+			checkNoiseChangesNothing(t, parse, data, noise, len(l.fields))
 		}
 	})
 }
 
 func FuzzParseSacct(f *testing.F) {
-	addFixtures(f, "testdata/sacct/*.txt")
-	f.Add([]byte("26_[1-4%2]|PENDING|0:0|None|Unknown|Unknown|Unknown|None assigned||arr\n"))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		obs, err := parseSacct(data, sacctFields, time.UTC, fuzzLimit)
+	addFixtures(f, "testdata/sacct/final.txt")
+	addFixtures(f, "testdata/sacct/pending.txt")
+	f.Add([]byte(strings.Join(sacctFields, "|")+"\n26_[1-4%2]|PENDING|0:0|None|Unknown|Unknown|Unknown|None assigned||arr\n"), "sacct: warning")
+	f.Fuzz(func(t *testing.T, data []byte, noise string) {
+		parse := func(b []byte) ([]scheduler.Observation, []string, error) {
+			return parseSacct(b, sacctFields, time.UTC, fuzzLimit)
+		}
+		obs, _, err := parse(data)
 		if err == nil {
 			checkObservations(t, obs)
 		}
+		checkNoiseChangesNothing(t, parse, data, noise, len(sacctFields))
 	})
 }
 

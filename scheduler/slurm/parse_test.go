@@ -1,19 +1,28 @@
 package slurm
 
 import (
+	"bytes"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // squeueLayouts says which columns each recorded squeue output has.
-var squeueLayouts = map[string][]squeueField{
-	"long":             layoutLong.fields,
-	"short":            layoutShort.fields,
-	"sample-fmt-array": {sqDisplayID, sqSkip, sqSkip, sqTaskID, sqArrayJobID, sqName, sqState, sqReason, sqSkip, sqSkip, sqNodes},
+var squeueLayouts = map[string]*squeueLayout{
+	"long":  &layoutLong,
+	"short": &layoutShort,
+	"sample-fmt-array": {
+		fields: []squeueField{sqDisplayID, sqSkip, sqSkip, sqTaskID, sqArrayJobID, sqName, sqState, sqReason, sqSkip, sqSkip, sqNodes},
+		header: strings.Split("JOBID|JOBID|ACCOUNT|ARRAY_TASK_ID|ARRAY_JOB_ID|NAME|STATE|REASON|TIME|TIME_LIMIT|NODELIST", "|"),
+	},
 	// -r lists pending elements one by one; the array id is only in %i.
-	"sample-fmt-array-r": {sqDisplayID, sqSkip, sqSkip, sqTaskID, sqName, sqState, sqReason, sqSkip, sqSkip, sqNodes, sqSkip, sqSkip},
+	"sample-fmt-array-r": {
+		fields: []squeueField{sqDisplayID, sqSkip, sqSkip, sqTaskID, sqName, sqState, sqReason, sqSkip, sqSkip, sqNodes, sqSkip, sqSkip},
+		header: strings.Split("JOBID|JOBID|ACCOUNT|ARRAY_TASK_ID|NAME|STATE|REASON|TIME|TIME_LIMIT|NODELIST|NODES|CPUS", "|"),
+	},
 }
 
 func TestParseSqueue(t *testing.T) {
@@ -26,18 +35,16 @@ func TestParseSqueue(t *testing.T) {
 			if strings.HasPrefix(base, "sample-") {
 				layout = base
 			}
-			fields, ok := squeueLayouts[layout]
+			l, ok := squeueLayouts[layout]
 			if !ok {
 				t.Fatalf("no layout known for %s", in)
 			}
-			data := string(readFixture(t, in))
-			if strings.HasPrefix(base, "sample-") {
-				// The samples were recorded with their header line.
-				_, data, _ = strings.Cut(data, "\n")
-			}
-			got, err := parseSqueue([]byte(data), fields, time.UTC, maxArrayElements)
+			got, skipped, err := parseSqueue(readFixture(t, in), l, time.UTC, maxArrayElements)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if len(skipped) > 0 {
+				t.Errorf("skipped lines of a recorded output: %q", skipped)
 			}
 			golden(t, strings.TrimSuffix(in, ".txt")+".golden.json", toGolden(got))
 		})
@@ -49,18 +56,100 @@ func TestParseSacct(t *testing.T) {
 	for _, in := range mustGlob(t, "testdata/sacct/*.txt") {
 		t.Run(filepath.Base(in), func(t *testing.T) {
 			t.Parallel()
-			data := string(readFixture(t, in))
+			data := readFixture(t, in)
 			fields := sacctFields
 			if strings.HasPrefix(filepath.Base(in), "sample-") {
-				var header string
-				header, data, _ = strings.Cut(data, "\n")
+				header, _, _ := strings.Cut(string(data), "\n")
 				fields = strings.Split(header, "|")
 			}
-			got, err := parseSacct([]byte(data), fields, time.UTC, maxArrayElements)
+			got, skipped, err := parseSacct(data, fields, time.UTC, maxArrayElements)
 			if err != nil {
 				t.Fatal(err)
 			}
+			if len(skipped) > 0 {
+				t.Errorf("skipped lines of a recorded output: %q", skipped)
+			}
 			golden(t, strings.TrimSuffix(in, ".txt")+".golden.json", toGolden(got))
+		})
+	}
+}
+
+func TestLayoutHeadersMatchFields(t *testing.T) {
+	t.Parallel()
+	for name, l := range squeueLayouts {
+		if len(l.header) != len(l.fields) {
+			t.Errorf("layout %s: %d header titles for %d fields", name, len(l.header), len(l.fields))
+		}
+	}
+}
+
+// Lines a site's wrapper prints around sacct's output are skipped; sacct's
+// header alone is an empty answer (sacct -j prints only it for ids it does
+// not know).
+func TestParseSacctSkipsNoise(t *testing.T) {
+	t.Parallel()
+	data := string(readFixture(t, "testdata/sacct/final.txt"))
+	want, _, err := parseSacct([]byte(data), sacctFields, time.UTC, maxArrayElements)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, skipped, err := parseSacct([]byte("Site-specific preamble here.\n"+data+"\nAdditional info.\n"), sacctFields, time.UTC, maxArrayElements)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("observations (-without noise +with):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"Site-specific preamble here.", "Additional info."}, skipped); diff != "" {
+		t.Errorf("skipped (-want +got):\n%s", diff)
+	}
+	header := strings.Join(sacctFields, "|")
+	obs, _, err := parseSacct([]byte("Site-specific preamble here.\n"+header+"\n"), sacctFields, time.UTC, maxArrayElements)
+	if err != nil || len(obs) != 0 {
+		t.Errorf("header only: %d observations, error %v; want none, no error", len(obs), err)
+	}
+}
+
+// Output without capi's header line is not the list capi asked for: the
+// error names the command and quotes what it printed.
+func TestParseRefusesOutputWithoutHeader(t *testing.T) {
+	t.Parallel()
+	withHeader := readFixture(t, "testdata/squeue/long-final.txt")
+	_, after, _ := bytes.Cut(withHeader, []byte("\n"))
+	tests := []struct {
+		name  string
+		parse func() error
+		want  []string
+	}{
+		{"squeue banner only", func() error {
+			_, _, err := parseSqueue([]byte("Site-specific preamble here.\n"), &layoutLong, time.UTC, maxArrayElements)
+			return err
+		}, []string{"squeue printed no header line", `"Site-specific preamble here."`}},
+		{"squeue rows without header", func() error {
+			_, _, err := parseSqueue(after, &layoutLong, time.UTC, maxArrayElements)
+			return err
+		}, []string{"squeue printed no header line", `"38|N/A|CANCELLED`}},
+		{"squeue nothing", func() error {
+			_, _, err := parseSqueue(nil, &layoutLong, time.UTC, maxArrayElements)
+			return err
+		}, []string{"squeue printed no header line", "printed nothing"}},
+		{"sacct rows without header", func() error {
+			_, _, err := parseSacct([]byte("34|TIMEOUT|0:0|None|2026-11-24T23:17:59|2026-11-24T23:18:00|2026-11-24T23:19:13|vm||tmo\n"), sacctFields, time.UTC, maxArrayElements)
+			return err
+		}, []string{"sacct printed no header line \"JobID|State|", `"34|TIMEOUT`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			err := tt.parse()
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not contain %q", err, w)
+				}
+			}
 		})
 	}
 }

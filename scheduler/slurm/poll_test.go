@@ -1,9 +1,11 @@
 package slurm
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -21,16 +23,16 @@ func TestPollArgv(t *testing.T) {
 		want []string
 	}{
 		{"own jobs", "alice", scheduler.Query{Prefix: "capi-"},
-			append([]string{"squeue", "--noheader", "--states=all", "--user=alice"}, layoutLong.args...)},
+			append([]string{"squeue", "--states=all", "--user=alice"}, layoutLong.args...)},
 		{"all users", "alice", scheduler.Query{AllUsers: true},
-			append([]string{"squeue", "--noheader", "--states=all"}, layoutLong.args...)},
+			append([]string{"squeue", "--states=all"}, layoutLong.args...)},
 		{"user unknown", "", scheduler.Query{},
-			append([]string{"squeue", "--noheader", "--states=all", "--me"}, layoutLong.args...)},
+			append([]string{"squeue", "--states=all", "--me"}, layoutLong.args...)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			s, f := newTestScheduler(t, func([]string) (scheduler.Result, error) { return ok("") })
+			s, f := newTestScheduler(t, func([]string) (scheduler.Result, error) { return ok(longHeader + "\n") })
 			s.user = tt.user
 			if _, err := s.Poll(context.Background(), tt.q); err != nil {
 				t.Fatal(err)
@@ -63,6 +65,44 @@ func TestPollFiltersByPrefix(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, keys); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+// longHeader is the header line squeue 22.05.8 prints for layoutLong
+// (run by hand on the test cluster).
+const longHeader = "ARRAY_JOB_ID|ARRAY_TASK_ID|STATE|REASON|EXIT_CODE|SUBMIT_TIME|START_TIME|END_TIME|NODELIST|NAME"
+
+// Sites wrap squeue in scripts that print lines of their own; gc3pie met
+// one printing "Site-specific preamble here." before squeue's output and
+// "Additional info." after it. Such lines are skipped and logged at debug
+// level, and a queue with no job under a preamble is an empty answer.
+func TestPollSkipsSiteNoise(t *testing.T) {
+	t.Parallel()
+	rows := string(readFixture(t, "testdata/squeue/long-final.txt"))
+	tests := []struct {
+		name, out string
+		want      int // observations
+	}{
+		{"rows", "Site-specific preamble here.\n" + rows + "\nAdditional info.\n", 26},
+		{"empty queue", "Site-specific preamble here.\n" + longHeader + "\n\nAdditional info.\n", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s, _ := newTestScheduler(t, func([]string) (scheduler.Result, error) { return ok(tt.out) })
+			var log bytes.Buffer
+			s.log = slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelDebug}))
+			got, err := s.Poll(context.Background(), scheduler.Query{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != tt.want {
+				t.Errorf("got %d observations, want %d", len(got), tt.want)
+			}
+			if !strings.Contains(log.String(), "count=2") || !strings.Contains(log.String(), "Site-specific preamble here.") {
+				t.Errorf("debug log does not report the two skipped lines:\n%s", log.String())
+			}
+		})
 	}
 }
 
@@ -106,8 +146,12 @@ func TestPollErrors(t *testing.T) {
 			return exited(argv, down.exit, "", down.output)
 		}},
 		{"garbage", func([]string) (scheduler.Result, error) { return ok("this is not squeue output\n") }},
-		{"truncated line", func([]string) (scheduler.Result, error) {
-			return ok("35|N/A|COMPLETED|None|0|2026-11-24T23:17:59|2026-11-24T23:18:00|2026-11-24T23:18:12|vm|block\n35|N/A|COMPL")
+		{"rows without the header", func([]string) (scheduler.Result, error) {
+			return ok("35|N/A|COMPLETED|None|0|2026-11-24T23:17:59|2026-11-24T23:18:00|2026-11-24T23:18:12|vm|block\n")
+		}},
+		{"nothing at all", func([]string) (scheduler.Result, error) { return ok("") }},
+		{"unreadable row", func([]string) (scheduler.Result, error) {
+			return ok(longHeader + "\n35|1-x|PENDING|None|0|2026-11-24T23:17:59|N/A|N/A||block\n")
 		}},
 	}
 	for _, tt := range tests {
@@ -136,7 +180,7 @@ func TestAccount(t *testing.T) {
 	if len(got) != 21 {
 		t.Errorf("got %d observations, want 21", len(got))
 	}
-	want := [][]string{{"sacct", "--parsable2", "--noheader", "--jobs=34,37,46",
+	want := [][]string{{"sacct", "--parsable2", "--jobs=34,37,46",
 		"--format=JobID,State,ExitCode,Reason,Submit,Start,End,NodeList,MaxRSS,JobName"}}
 	if diff := cmp.Diff(want, f.commands()); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
@@ -148,7 +192,9 @@ func TestAccount(t *testing.T) {
 
 func TestAccountChunksLongIDLists(t *testing.T) {
 	t.Parallel()
-	s, f := newTestScheduler(t, func([]string) (scheduler.Result, error) { return ok("") })
+	// sacct -j for ids it does not know prints only its header.
+	header := strings.Join(sacctFields, "|") + "\n"
+	s, f := newTestScheduler(t, func([]string) (scheduler.Result, error) { return ok(header) })
 	ids := make([]string, 1201)
 	for i := range ids {
 		ids[i] = fmt.Sprint(i + 1)
@@ -158,7 +204,7 @@ func TestAccountChunksLongIDLists(t *testing.T) {
 	}
 	var sizes []int
 	for _, c := range f.commands() {
-		jobs := strings.TrimPrefix(c[3], "--jobs=")
+		jobs := strings.TrimPrefix(c[2], "--jobs=")
 		sizes = append(sizes, len(strings.Split(jobs, ",")))
 	}
 	if diff := cmp.Diff([]int{500, 500, 201}, sizes); diff != "" {

@@ -44,7 +44,7 @@ func (s *Scheduler) Account(ctx context.Context, ids []string) ([]scheduler.Obse
 	}
 	var obs []scheduler.Observation
 	for chunk := range chunks(ids, maxIDsPerCommand) {
-		argv := []string{"sacct", "--parsable2", "--noheader", "--jobs=" + strings.Join(chunk, ","),
+		argv := []string{"sacct", "--parsable2", "--jobs=" + strings.Join(chunk, ","),
 			"--format=" + strings.Join(sacctFields, ",")}
 		res, err := s.run.Run(ctx, scheduler.Command{Argv: argv, Env: queryEnv})
 		if err != nil {
@@ -57,7 +57,8 @@ func (s *Scheduler) Account(ctx context.Context, ids []string) ([]scheduler.Obse
 			return nil, fmt.Errorf("slurm: looking up finished jobs with sacct failed: %w", err)
 		}
 		s.acct.state.Store(acctOn)
-		got, err := parseSacct(res.Stdout, sacctFields, s.loc, maxArrayElements-len(obs))
+		got, skipped, err := parseSacct(res.Stdout, sacctFields, s.loc, maxArrayElements-len(obs))
+		logSkipped(s.log, "sacct", skipped)
 		if err != nil {
 			return nil, fmt.Errorf("slurm: %w", err)
 		}
@@ -89,18 +90,26 @@ type sacctRecord struct {
 }
 
 // parseSacct turns sacct --parsable2 output with the given columns into
-// observations, one per job or array element. Unknown column names are
-// ignored, so recorded output with a header works too.
-func parseSacct(out []byte, fields []string, loc *time.Location, limit int) ([]scheduler.Observation, error) {
-	nameCol := -1
+// observations, one per job or array element, and returns the lines it
+// skipped (see eachRow). The header line sacct prints for the columns is
+// the mark of its output; columns capi does not know are ignored, so
+// recorded output with other columns works too.
+func parseSacct(out []byte, fields []string, loc *time.Location, limit int) ([]scheduler.Observation, []string, error) {
+	t := table{what: "sacct", header: fields, idCol: -1, nameCol: -1}
 	for i, f := range fields {
-		if f == "JobName" {
-			nameCol = i
+		switch f {
+		case "JobID":
+			t.idCol = i
+		case "JobName":
+			t.nameCol = i
 		}
+	}
+	if t.idCol < 0 {
+		return nil, nil, errors.New("sacct columns without JobID: no row could be told apart from noise")
 	}
 	var recs []*sacctRecord
 	byID := map[string]*sacctRecord{}
-	err := eachRow(out, "sacct", len(fields), nameCol, func(cols []string) error {
+	skipped, err := eachRow(out, t, func(cols []string) error {
 		var r sacctRecord
 		for i, f := range fields {
 			v := cols[i]
@@ -144,17 +153,17 @@ func parseSacct(out []byte, fields []string, loc *time.Location, limit int) ([]s
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, skipped, err
 	}
 	var obs []scheduler.Observation
 	for _, r := range recs {
 		var err error
 		obs, err = r.appendTo(obs, loc, limit-len(obs))
 		if err != nil {
-			return nil, fmt.Errorf("sacct record %q: %w", r.jobID, err)
+			return nil, skipped, fmt.Errorf("sacct record %q: %w", r.jobID, err)
 		}
 	}
-	return obs, nil
+	return obs, skipped, nil
 }
 
 func (r *sacctRecord) appendTo(obs []scheduler.Observation, loc *time.Location, limit int) ([]scheduler.Observation, error) {

@@ -31,11 +31,13 @@ const (
 	sqDisplayID
 )
 
-// squeueLayout is an output format and the columns it yields, separated by
-// '|'. The name comes last because only it can contain '|'.
+// squeueLayout is an output format, the columns it yields, separated by
+// '|', and the header line squeue prints for it (checked on 22.05.8). The
+// name comes last because only it can contain '|'.
 type squeueLayout struct {
 	args   []string
 	fields []squeueField
+	header []string
 }
 
 // layoutLong uses -O, whose exit_code field gives exit codes while
@@ -46,6 +48,8 @@ var layoutLong = squeueLayout{
 	args: []string{"-O", "ArrayJobID:|,ArrayTaskID:|,State:|,Reason:|,exit_code:|,SubmitTime:|,StartTime:|,EndTime:|,NodeList:|,Name:"},
 	fields: []squeueField{sqArrayJobID, sqTaskID, sqState, sqReason, sqWaitStatus,
 		sqSubmit, sqStart, sqEnd, sqNodes, sqName},
+	header: []string{"ARRAY_JOB_ID", "ARRAY_TASK_ID", "STATE", "REASON", "EXIT_CODE",
+		"SUBMIT_TIME", "START_TIME", "END_TIME", "NODELIST", "NAME"},
 }
 
 // layoutShort is the fallback for a squeue that does not know a field of
@@ -54,13 +58,30 @@ var layoutLong = squeueLayout{
 var layoutShort = squeueLayout{
 	args:   []string{"-o", "%F|%K|%T|%r|%V|%S|%e|%N|%j"},
 	fields: []squeueField{sqArrayJobID, sqTaskID, sqState, sqReason, sqSubmit, sqStart, sqEnd, sqNodes, sqName},
+	header: []string{"ARRAY_JOB_ID", "ARRAY_TASK_ID", "STATE", "REASON",
+		"SUBMIT_TIME", "START_TIME", "END_TIME", "NODELIST", "NAME"},
+}
+
+// table describes the layout's output for eachRow.
+func (l *squeueLayout) table() table {
+	t := table{what: "squeue", header: l.header, idCol: -1, nameCol: -1}
+	for i, f := range l.fields {
+		switch {
+		case f == sqName:
+			t.nameCol = i
+		case (f == sqArrayJobID || f == sqDisplayID) && t.idCol < 0:
+			t.idCol = i
+		}
+	}
+	return t
 }
 
 // pollArgv is the single command of a poll. --states=all keeps finished
 // jobs in view until MinJobAge; -j is never used because it fails as a
-// whole when one id has aged out.
+// whole when one id has aged out. There is no --noheader: the header line
+// marks where squeue's own output starts.
 func (s *Scheduler) pollArgv(l *squeueLayout, q scheduler.Query) []string {
-	argv := []string{"squeue", "--noheader", "--states=all"}
+	argv := []string{"squeue", "--states=all"}
 	if !q.AllUsers {
 		if s.user != "" {
 			argv = append(argv, "--user="+s.user)
@@ -88,7 +109,8 @@ func (s *Scheduler) Poll(ctx context.Context, q scheduler.Query) ([]scheduler.Ob
 	if err != nil {
 		return nil, fmt.Errorf("slurm: listing jobs with squeue failed, nothing can be concluded from this poll: %w", err)
 	}
-	obs, err := parseSqueue(res.Stdout, l.fields, s.loc, maxArrayElements)
+	obs, skipped, err := parseSqueue(res.Stdout, l, s.loc, maxArrayElements)
+	logSkipped(s.log, "squeue", skipped)
 	if err != nil {
 		return nil, fmt.Errorf("slurm: %w", err)
 	}
@@ -114,23 +136,16 @@ func unknownField(stderr []byte) bool {
 
 // parseSqueue turns squeue output in the given layout into observations,
 // one per job and one per array element: a pending record "4_[5-9%2]"
-// becomes elements 5 to 9. Blank lines are skipped; a line that does not
-// fit the layout fails the whole parse, because silently dropping a job
-// would make the engine think it vanished.
-func parseSqueue(out []byte, fields []squeueField, loc *time.Location, limit int) ([]scheduler.Observation, error) {
-	nameCol := -1
-	for i, f := range fields {
-		if f == sqName {
-			nameCol = i
-		}
-	}
+// becomes elements 5 to 9. It also returns the lines it skipped (see
+// eachRow).
+func parseSqueue(out []byte, l *squeueLayout, loc *time.Location, limit int) ([]scheduler.Observation, []string, error) {
 	// One observation per line is the common case (pending array ranges
 	// add more); sizing for it up front saves copying a large slice while
 	// it grows, which dominated the cost of a big poll.
 	obs := make([]scheduler.Observation, 0, bytes.Count(out, []byte("\n"))+1)
-	err := eachRow(out, "squeue", len(fields), nameCol, func(cols []string) error {
+	skipped, err := eachRow(out, l.table(), func(cols []string) error {
 		var rec squeueRecord
-		for i, f := range fields {
+		for i, f := range l.fields {
 			rec.set(f, cols[i])
 		}
 		var err error
@@ -138,62 +153,9 @@ func parseSqueue(out []byte, fields []squeueField, loc *time.Location, limit int
 		return err
 	})
 	if err != nil {
-		return nil, err
+		return nil, skipped, err
 	}
-	return obs, nil
-}
-
-// eachRow calls fn with the columns of every non-blank line of out, the
-// '|'-separated output of squeue or sacct (named by what, for errors). The
-// column slice is reused from line to line: fn must not keep it.
-func eachRow(out []byte, what string, n, nameCol int, fn func(cols []string) error) error {
-	var cols []string
-	for lineNo := 1; len(out) > 0; lineNo++ {
-		var line []byte
-		if i := bytes.IndexByte(out, '\n'); i >= 0 {
-			line, out = out[:i], out[i+1:]
-		} else {
-			line, out = out, nil
-		}
-		line = bytes.TrimRight(line, "\r")
-		if len(bytes.TrimSpace(line)) == 0 {
-			continue
-		}
-		var err error
-		if cols, err = splitColumns(cols[:0], string(line), n, nameCol); err == nil {
-			err = fn(cols)
-		}
-		if err != nil {
-			return fmt.Errorf("%s output line %d %q: %w", what, lineNo, line, err)
-		}
-	}
-	return nil
-}
-
-// splitColumns splits line at '|' into n columns, appending to cols;
-// surplus separators belong to the name column (job names may contain '|').
-func splitColumns(cols []string, line string, n, nameCol int) ([]string, error) {
-	for {
-		i := strings.IndexByte(line, '|')
-		if i < 0 {
-			cols = append(cols, line)
-			break
-		}
-		cols = append(cols, line[:i])
-		line = line[i+1:]
-	}
-	if len(cols) == n {
-		return cols, nil
-	}
-	if len(cols) < n || nameCol < 0 {
-		return nil, fmt.Errorf("%d columns, expected %d", len(cols), n)
-	}
-	extra := len(cols) - n
-	merged := make([]string, 0, n)
-	merged = append(merged, cols[:nameCol]...)
-	merged = append(merged, strings.Join(cols[nameCol:nameCol+extra+1], "|"))
-	merged = append(merged, cols[nameCol+extra+1:]...)
-	return merged, nil
+	return obs, skipped, nil
 }
 
 type squeueRecord struct {

@@ -45,17 +45,17 @@ sleep 1
 scancel "$pc" "${ac}_3"
 sleep 1
 capture squeue/long-pending.txt "two CPUs busy (tmo, block); the rest pending: array 1-6%2, array 1-5%1 with element 3 cancelled while pending, a job cancelled while pending" \
-	squeue --noheader --states=all --user="$user" -O "$LONG"
+	squeue --states=all --user="$user" -O "$LONG"
 capture squeue/short-pending.txt "same moment as long-pending.txt, -o layout" \
-	squeue --noheader --states=all --user="$user" -o "$SHORT"
+	squeue --states=all --user="$user" -o "$SHORT"
 capture sacct/pending.txt "same moment as squeue/long-pending.txt" \
-	sacct --parsable2 --noheader --jobs="$(IFS=,; echo "${ids[*]}")" --format="$SACCT"
+	sacct --parsable2 --jobs="$(IFS=,; echo "${ids[*]}")" --format="$SACCT"
 
 sleep 12
 capture squeue/long-running.txt "block finished; array elements running under their throttle, pending remainder" \
-	squeue --noheader --states=all --user="$user" -O "$LONG"
+	squeue --states=all --user="$user" -O "$LONG"
 capture squeue/short-running.txt "same moment as long-running.txt, -o layout" \
-	squeue --noheader --states=all --user="$user" -o "$SHORT"
+	squeue --states=all --user="$user" -o "$SHORT"
 
 ids+=("$(sub -J ok --wrap 'true')")
 ids+=("$(sub -J exit3 --wrap 'exit 3')")
@@ -76,10 +76,10 @@ for _ in $(seq 1 120); do
 done
 while [[ -n $(squeue -h -u "$user" -t PD,R,CG,CF) ]]; do sleep 1; done
 capture squeue/long-final.txt "every job finished: done, exit 3, SIGKILL, missing log dir, exit 127, cancelled running and pending, timeout, arrays" \
-	squeue --noheader --states=all --user="$user" -O "$LONG"
+	squeue --states=all --user="$user" -O "$LONG"
 capture squeue/short-final.txt "same moment as long-final.txt, -o layout" \
-	squeue --noheader --states=all --user="$user" -o "$SHORT"
+	squeue --states=all --user="$user" -o "$SHORT"
 sleep 1
 capture sacct/final.txt "same jobs as squeue/long-final.txt" \
-	sacct --parsable2 --noheader --jobs="$(IFS=,; echo "${ids[*]}")" --format="$SACCT"
+	sacct --parsable2 --jobs="$(IFS=,; echo "${ids[*]}")" --format="$SACCT"
 rm -rf "$work"
