@@ -107,9 +107,15 @@
 // chunks of 500). Its header line, "JobID|State|ExitCode|Reason|Submit|
 // Start|End|NodeList|MaxRSS|JobName", is the mark of sacct's output as in
 // a poll, and other lines around the rows are skipped the same way. Step
-// lines are not observations: the ".batch" line lends the job its MaxRSS
-// (only there, and only when a sample was taken) and, when the job line
-// shows 0:0, the signal that ended it (0:15 for a cancel or time limit). sacct -j for an unknown id prints only the header and
+// lines are not observations. A job's (or array element's) MaxMem is the
+// largest MaxRSS of the job line and all its steps: .batch, .extern and
+// the numbered srun steps, because a job whose work runs in srun steps
+// peaks there, not in its batch shell. Steps that ran at the same time are
+// not summed (sacct does not say which overlapped), so for a job with
+// concurrent steps MaxMem is the largest single step, less than the job's
+// real peak. A step shows MaxRSS only when a sample was taken. The ".batch"
+// line also lends the job, when the job line shows 0:0, the signal that
+// ended it (0:15 for a cancel or time limit). sacct -j for an unknown id prints only the header and
 // exits 0.
 // When the first sacct says "Slurm accounting storage is disabled" (or is
 // not installed) that is remembered, and Account returns nothing at once

@@ -117,6 +117,7 @@ func FuzzParseSqueue(f *testing.F) {
 func FuzzParseSacct(f *testing.F) {
 	addFixtures(f, "testdata/sacct/final.txt")
 	addFixtures(f, "testdata/sacct/pending.txt")
+	addFixtures(f, "testdata/sacct/steps.txt")
 	f.Add([]byte(strings.Join(sacctFields, "|")+"\n26_[1-4%2]|PENDING|0:0|None|Unknown|Unknown|Unknown|None assigned||arr\n"), "sacct: warning")
 	f.Fuzz(func(t *testing.T, data []byte, noise string) {
 		parse := func(b []byte) ([]scheduler.Observation, []string, error) {

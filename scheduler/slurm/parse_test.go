@@ -2,6 +2,7 @@ package slurm
 
 import (
 	"bytes"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -151,6 +152,50 @@ func TestParseRefusesOutputWithoutHeader(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A job's MaxMem is the largest MaxRSS of any of its steps, not the batch
+// shell's: the work of this job ran in srun steps (item 4 of issue #13).
+// A step without a sample (124_2.0) lends nothing.
+func TestParseSacctMaxMemIsLargestStep(t *testing.T) {
+	t.Parallel()
+	obs, _, err := parseSacct(readFixture(t, "testdata/sacct/steps.txt"), sacctFields, time.UTC, maxArrayElements)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, o := range obs {
+		key := o.ID
+		if o.InArray {
+			key = fmt.Sprintf("%s_%d", o.ID, o.Index)
+		}
+		got[key] = o.MaxMem
+	}
+	want := map[string]string{"123": "74404K", "124_1": "512340K", "124_2": "3172K"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("MaxMem per job (-want +got):\n%s", diff)
+	}
+}
+
+func TestLargerRSS(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ a, b, want string }{
+		{"", "62088K", "62088K"},
+		{"62088K", "74404K", "74404K"},
+		{"74404K", "72.50M", "74404K"}, // 72.50M is 74240K
+		{"74240K", "72.51M", "72.51M"},
+		{"1G", "1048577K", "1048577K"},
+		{"0", "3168K", "3168K"},
+		{"3168K", "", "3168K"},
+		{"3168K", "lots", "3168K"},
+		{"", "lots", "lots"},
+		{"lots", "3168K", "3168K"},
+	}
+	for _, tt := range tests {
+		if got := largerRSS(tt.a, tt.b); got != tt.want {
+			t.Errorf("largerRSS(%q, %q) = %q, want %q", tt.a, tt.b, got, tt.want)
+		}
 	}
 }
 

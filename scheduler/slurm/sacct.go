@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -29,10 +31,10 @@ const (
 )
 
 // Account implements scheduler.Accountant. It asks sacct about jobs that
-// left squeue. Steps are not listed separately: a job's ".batch" step only
-// lends its MaxRSS and, when the job line shows none, its exit signal. When
-// the cluster has no accounting storage it returns nothing, and from then
-// on returns at once.
+// left squeue. Steps are not listed separately: they lend the job the
+// largest MaxRSS among them, and its ".batch" step, when the job line
+// shows none, its exit signal. When the cluster has no accounting storage
+// it returns nothing, and from then on returns at once.
 func (s *Scheduler) Account(ctx context.Context, ids []string) ([]scheduler.Observation, error) {
 	if len(ids) == 0 || s.acct.state.Load() == acctOff {
 		return nil, nil
@@ -82,11 +84,11 @@ func accountingDisabled(res scheduler.Result, err error) bool {
 // a job started or ended, with a stale state (PENDING for a running job).
 const placeholderName = "allocation"
 
-// sacctRecord is one job or element line plus what its batch step adds.
+// sacctRecord is one job or element line plus what its steps add: maxRSS
+// becomes the largest of its own and its steps'.
 type sacctRecord struct {
 	jobID, state, exitCode, reason, submit, start, end, nodes, maxRSS, name string
 	batchExit                                                               string
-	batchRSS                                                                string
 }
 
 // parseSacct turns sacct --parsable2 output with the given columns into
@@ -143,9 +145,16 @@ func parseSacct(out []byte, fields []string, loc *time.Location, limit int) ([]s
 		if isStep {
 			// Steps follow their job; one whose job line is missing
 			// says nothing about the job's outcome.
-			if parent := byID[job]; parent != nil && step == "batch" {
-				parent.batchExit, parent.batchRSS = r.exitCode, r.maxRSS
+			parent := byID[job]
+			if parent == nil {
+				return nil
 			}
+			if step == "batch" {
+				parent.batchExit = r.exitCode
+			}
+			// The batch step is only the launching shell; a job whose
+			// work runs in srun steps peaks in one of those.
+			parent.maxRSS = largerRSS(parent.maxRSS, r.maxRSS)
 			return nil
 		}
 		byID[r.jobID] = &r
@@ -191,7 +200,7 @@ func (r *sacctRecord) appendTo(obs []scheduler.Observation, loc *time.Location, 
 		Detail:     v.detail,
 		ExitCode:   v.exitCode,
 		HasExit:    v.hasExit,
-		MaxMem:     r.batchRSS,
+		MaxMem:     r.maxRSS,
 		SubmitTime: parseTime(r.submit, loc),
 	}
 	// A job cancelled while pending gets a start time but never had a
@@ -221,4 +230,38 @@ func (r *sacctRecord) appendTo(obs []scheduler.Observation, loc *time.Location, 
 		obs = append(obs, o)
 	}
 	return obs, nil
+}
+
+// largerRSS returns the larger of two MaxRSS values as sacct prints them
+// ("74404K", "72.50M", "0"). Steps that ran at the same time are not
+// added up: sacct does not say which overlapped, and a sum of peaks that
+// happened at different times would overstate what the job needed. A
+// value that cannot be read loses to one that can.
+func largerRSS(a, b string) string {
+	x, okA := rssBytes(a)
+	y, okB := rssBytes(b)
+	switch {
+	case okA && okB && y > x, !okA && okB, !okA && a == "":
+		return b
+	}
+	return a
+}
+
+// rssBytes reads a MaxRSS value: a number, possibly with decimals, and a
+// 1024-based unit letter, or none for bytes.
+func rssBytes(s string) (float64, bool) {
+	num, unit := s, 1.0
+	if n := len(s); n > 0 {
+		if i := strings.IndexByte("KMGTP", s[n-1]); i >= 0 {
+			num, unit = s[:n-1], math.Pow(1024, float64(i+1))
+		}
+	}
+	if num == "" || strings.TrimLeft(num, "0123456789.") != "" {
+		return 0, false
+	}
+	v, err := strconv.ParseFloat(num, 64)
+	if err != nil {
+		return 0, false
+	}
+	return v * unit, true
 }
