@@ -36,7 +36,7 @@ func BenchmarkParseQstat(b *testing.B) {
 			b.SetBytes(int64(len(doc)))
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := parseQstat(doc, "capi-", time.UTC); err != nil {
+				if _, _, err := parseQstat(doc, "capi-", time.UTC); err != nil {
 					b.Fatal(err)
 				}
 			}

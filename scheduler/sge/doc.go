@@ -87,6 +87,14 @@
 // pending ones as ranges ("1-3:1", "3,4", "5-9:2"), which are expanded into
 // one observation per task. Times are the local times qstat prints.
 //
+// The XML document is the mark of qstat's own output: it starts at the
+// line beginning with "<?xml" (or "<job_info") and ends with the root
+// element. Sites wrap qstat in scripts that print lines of their own; the
+// lines before and after the document are skipped, whatever they hold, and
+// logged at debug level. A document without jobs is an empty queue; output
+// without a document fails the poll, with an error quoting what qstat
+// printed, and so does a document that is malformed or cut short.
+//
 // A state is a set of letters (sge_status(5)):
 //
 //	qw, hqw, hRwq, Rq          pending ("h": on hold)

@@ -8,11 +8,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/go-cluster-api/clusterapi/scheduler"
 )
 
-// seedStdout adds the standard output of every recorded capture in dir.
-func seedStdout(f *testing.F, dir string) {
+// seedStdout adds the standard output of every recorded capture in dir,
+// with extra values for targets that take more than the output.
+func seedStdout(f *testing.F, dir string, extra ...any) {
 	files, _ := filepath.Glob(filepath.Join("testdata", dir, "*.txt"))
 	for _, p := range files {
 		b, err := os.ReadFile(p)
@@ -23,7 +26,7 @@ func seedStdout(f *testing.F, dir string) {
 		if err != nil {
 			f.Fatal(err)
 		}
-		f.Add(c.Stdout)
+		f.Add(append([]any{c.Stdout}, extra...)...)
 	}
 }
 
@@ -43,23 +46,56 @@ func checkObservation(t *testing.T, o scheduler.Observation) {
 }
 
 func FuzzParseQstat(f *testing.F) {
-	seedStdout(f, "qstat")
-	f.Add([]byte("<job_info><job_info><job_list><JB_job_number>1</JB_job_number><state>qw</state><tasks>1-3:1</tasks></job_list></job_info></job_info>"))
-	f.Fuzz(func(t *testing.T, in []byte) {
-		obs, err := parseQstat(in, "", time.UTC)
-		if err != nil {
-			if obs != nil {
-				t.Fatal("observations returned with an error")
+	seedStdout(f, "qstat", "Site-specific preamble here.")
+	f.Add([]byte("<job_info><job_info><job_list><JB_job_number>1</JB_job_number><state>qw</state><tasks>1-3:1</tasks></job_list></job_info></job_info>"), "<b>warning</b> & more")
+	f.Fuzz(func(t *testing.T, in []byte, noise string) {
+		obs, skipped, err := parseQstat(in, "", time.UTC)
+		if err == nil {
+			if len(obs) > maxTasks+1 {
+				t.Fatalf("%d observations, over the bound", len(obs))
 			}
-			return
+			for _, o := range obs {
+				checkObservation(t, o)
+			}
+		} else if obs != nil {
+			t.Fatal("observations returned with an error")
 		}
-		if len(obs) > maxTasks+1 {
-			t.Fatalf("%d observations, over the bound", len(obs))
-		}
-		for _, o := range obs {
-			checkObservation(t, o)
-		}
+		checkQstatNoise(t, in, noise, obs, skipped, err)
 	})
+}
+
+// checkQstatNoise is the promise to sites that wrap qstat: a line of
+// their own before qstat's output, and after a complete document, changes
+// nothing but the lines skipped. Noise that starts like the document
+// ("<?xml", "<job_info") is not noise, so it gets an "x" in front.
+func checkQstatNoise(t *testing.T, in []byte, noise string, want []scheduler.Observation, wantSkipped []string, wantErr error) {
+	t.Helper()
+	noise = strings.NewReplacer("\n", " ", "\r", " ").Replace(noise)
+	if strings.HasPrefix(strings.TrimLeft(noise, " \t"), "<") {
+		noise = "x" + noise
+	}
+	noisy := noise + "\n" + string(in)
+	added := 1
+	if wantErr == nil {
+		noisy += "\n" + noise + "\n"
+		added = 2
+	}
+	if strings.TrimSpace(noise) == "" {
+		added = 0
+	}
+	got, skipped, err := parseQstat([]byte(noisy), "", time.UTC)
+	if (err == nil) != (wantErr == nil) {
+		t.Fatalf("with noise %q: error %v; without: %v", noise, err, wantErr)
+	}
+	if err != nil {
+		return
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("noise %q changed the observations (-without +with):\n%s", noise, diff)
+	}
+	if len(skipped) != len(wantSkipped)+added {
+		t.Fatalf("noise %q: %d lines skipped, want %d + %d", noise, len(skipped), len(wantSkipped), added)
+	}
 }
 
 func FuzzParseQacct(f *testing.F) {

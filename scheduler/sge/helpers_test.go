@@ -87,10 +87,11 @@ func golden(t *testing.T, name string, v any) {
 	gold.JSON(t, filepath.Join("testdata", "golden", name+".json"), v)
 }
 
-// parsed is what golden files record for a parser: the observations or
-// the error.
+// parsed is what golden files record for a parser: the observations, the
+// lines it skipped, or the error.
 type parsed struct {
 	Observations []obsView `json:"observations,omitempty"`
+	Skipped      []string  `json:"skipped,omitempty"`
 	Error        string    `json:"error,omitempty"`
 }
 

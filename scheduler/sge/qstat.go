@@ -28,7 +28,10 @@ func (s *Scheduler) Poll(ctx context.Context, q scheduler.Query) ([]scheduler.Ob
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
-	obs, perr := parseQstat(res.Stdout, q.Prefix, s.loc)
+	obs, skipped, perr := parseQstat(res.Stdout, q.Prefix, s.loc)
+	if len(skipped) > 0 {
+		s.log.Debug("sge: skipped lines around qstat's XML document", "count", len(skipped), "first", skipped[:min(len(skipped), 3)])
+	}
 	if perr != nil {
 		if err != nil {
 			return nil, errContext("qstat", err)
@@ -79,10 +82,20 @@ const maxTasks = 1 << 20
 // Zombie entries (finished jobs listed by -s z) are left out: their end
 // is told by qacct.
 //
+// Sites wrap qstat in scripts that print lines of their own; the document
+// (from the line starting "<?xml" or "<job_info" to the end of the root
+// element) is qstat's own output, and the non-blank lines before and after
+// it are returned as skipped. Output without such a line is an error.
+//
 // It walks raw tokens and checks the nesting itself rather than decoding
 // into structs by reflection, which doubled the cost of a poll of 100k jobs.
-func parseQstat(out []byte, prefix string, loc *time.Location) ([]scheduler.Observation, error) {
-	dec := xml.NewDecoder(bytes.NewReader(out))
+func parseQstat(out []byte, prefix string, loc *time.Location) ([]scheduler.Observation, []string, error) {
+	start := documentStart(out)
+	if start < 0 {
+		return nil, nonBlankLines(out), fmt.Errorf("qstat printed no XML document (no line starts with <?xml or <job_info); it printed %s", quoteStart(out))
+	}
+	skipped := nonBlankLines(out[:start])
+	dec := xml.NewDecoder(bytes.NewReader(out[start:]))
 	// Grid Engine declares no encoding; should a build declare latin-1,
 	// names are read byte for byte rather than failing the poll.
 	dec.CharsetReader = func(_ string, r io.Reader) (io.Reader, error) { return r, nil }
@@ -97,24 +110,24 @@ func parseQstat(out []byte, prefix string, loc *time.Location) ([]scheduler.Obse
 		field      string
 		text       []byte
 	)
-	for {
+	for !closedRoot {
 		tok, err := dec.RawToken()
 		if err == io.EOF {
-			break
+			return nil, skipped, errors.New("no complete <job_info> document")
 		}
 		if err != nil {
-			return nil, err
+			return nil, skipped, err
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
 			name := t.Name.Local
-			if len(stack) == 0 && (closedRoot || name != "job_info") {
-				return nil, fmt.Errorf("root element is <%s>, want one <job_info>", name)
+			if len(stack) == 0 && name != "job_info" {
+				return nil, skipped, fmt.Errorf("root element is <%s>, want one <job_info>", name)
 			}
 			stack = append(stack, name)
 			switch {
 			case name == "job_list" && inJob:
-				return nil, errors.New("<job_list> inside <job_list>")
+				return nil, skipped, errors.New("<job_list> inside <job_list>")
 			case name == "job_list":
 				inJob, job = true, qstatJob{}
 			case inJob:
@@ -127,7 +140,7 @@ func parseQstat(out []byte, prefix string, loc *time.Location) ([]scheduler.Obse
 		case xml.EndElement:
 			name := t.Name.Local
 			if len(stack) == 0 || stack[len(stack)-1] != name {
-				return nil, fmt.Errorf("unexpected </%s>", name)
+				return nil, skipped, fmt.Errorf("unexpected </%s>", name)
 			}
 			stack = stack[:len(stack)-1]
 			switch {
@@ -138,22 +151,60 @@ func parseQstat(out []byte, prefix string, loc *time.Location) ([]scheduler.Obse
 				}
 				n, err := appendJob(&obs, job, seen, loc, maxTasks-total)
 				if err != nil {
-					return nil, err
+					return nil, skipped, err
 				}
 				total += n
 			case inJob && name == field:
 				job.set(field, text)
 				field = ""
 			}
-			if len(stack) == 0 {
-				closedRoot = true
-			}
+			closedRoot = len(stack) == 0
 		}
 	}
-	if !closedRoot {
-		return nil, errors.New("no complete <job_info> document")
+	skipped = append(skipped, nonBlankLines(out[start+int(dec.InputOffset()):])...)
+	return obs, skipped, nil
+}
+
+// documentStart is the offset of the first line that starts, after
+// blanks, with "<?xml" or "<job_info"; -1 when there is none.
+func documentStart(out []byte) int {
+	for off := 0; off < len(out); {
+		line := out[off:]
+		if i := bytes.IndexByte(line, '\n'); i >= 0 {
+			line = line[:i]
+		}
+		t := bytes.TrimLeft(line, " \t\r")
+		if bytes.HasPrefix(t, []byte("<?xml")) || bytes.HasPrefix(t, []byte("<job_info")) {
+			return off + len(line) - len(t)
+		}
+		off += len(line) + 1
 	}
-	return obs, nil
+	return -1
+}
+
+// nonBlankLines returns the lines of b that hold more than blanks.
+func nonBlankLines(b []byte) []string {
+	var lines []string
+	for line := range bytes.Lines(b) {
+		if l := bytes.TrimSpace(line); len(l) > 0 {
+			lines = append(lines, string(l))
+		}
+	}
+	return lines
+}
+
+// quoteStart quotes the beginning of a command's output for an error
+// message.
+func quoteStart(out []byte) string {
+	out = bytes.TrimSpace(out)
+	if len(out) == 0 {
+		return "nothing"
+	}
+	const keep = 160
+	if len(out) > keep {
+		return fmt.Sprintf("%q…", out[:keep])
+	}
+	return fmt.Sprintf("%q", out)
 }
 
 type taskKey struct {

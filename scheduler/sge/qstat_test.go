@@ -1,8 +1,10 @@
 package sge
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"slices"
 	"strings"
 	"testing"
@@ -20,20 +22,80 @@ func TestParseQstat(t *testing.T) {
 			t.Parallel()
 			c := readCapture(t, f)
 			var p parsed
-			obs, err := parseQstat(c.Stdout, "", time.UTC)
+			obs, skipped, err := parseQstat(c.Stdout, "", time.UTC)
 			if err != nil {
 				p.Error = err.Error()
 			}
-			p.Observations = views(obs)
+			p.Observations, p.Skipped = views(obs), skipped
 			golden(t, "qstat/"+base(f), p)
 		})
+	}
+}
+
+// Sites wrap qstat in scripts that print lines of their own. Lines before
+// the XML document and after its end are skipped, whatever they hold (an
+// '&' or a '<' in them made the XML decoder fail the poll); a document
+// without jobs under a preamble is an empty answer.
+func TestParseQstatSkipsSiteNoise(t *testing.T) {
+	t.Parallel()
+	before := []string{"Welcome to the R&D cluster.", "Maintenance on <2026-12-01>: jobs will be held."}
+	after := []string{"Additional info: <https://hpc.example.org/status>"}
+	wrap := func(doc []byte) []byte {
+		return []byte(strings.Join(before, "\n") + "\n" + string(doc) + strings.Join(after, "\n") + "\n")
+	}
+	for _, f := range []string{"testdata/qstat/running.txt", "testdata/qstat/empty.txt"} {
+		t.Run(base(f), func(t *testing.T) {
+			t.Parallel()
+			c := readCapture(t, f)
+			want, _, err := parseQstat(c.Stdout, "", time.UTC)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, skipped, err := parseQstat(wrap(c.Stdout), "", time.UTC)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("observations (-without noise +with):\n%s", diff)
+			}
+			if diff := cmp.Diff(append(before, after...), skipped); diff != "" {
+				t.Errorf("skipped lines (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestPollSkipsSiteNoise(t *testing.T) {
+	t.Parallel()
+	c := readCapture(t, "testdata/qstat/running.txt")
+	c.Stdout = []byte("Welcome to the R&D cluster.\n" + string(c.Stdout) + "Additional info: <https://hpc.example.org/status>\n")
+	r := &fakeRunner{respond: func(cmd scheduler.Command) (scheduler.Result, error) { return c.result(cmd.Argv) }}
+	s := newTest(t, r)
+	var log bytes.Buffer
+	s.log = slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	obs, err := s.Poll(context.Background(), scheduler.Query{})
+	if err != nil || len(obs) != 5 {
+		t.Fatalf("Poll = %d observations, %v; want the 5 jobs of the document", len(obs), err)
+	}
+	if !strings.Contains(log.String(), "count=2") {
+		t.Errorf("debug log does not report the two skipped lines:\n%s", log.String())
+	}
+}
+
+// Output without the document fails, naming the command and quoting what
+// it printed.
+func TestParseQstatWithoutDocument(t *testing.T) {
+	t.Parallel()
+	_, _, err := parseQstat([]byte("qstat: site wrapper: cannot reach the cell\n"), "", time.UTC)
+	if err == nil || !strings.Contains(err.Error(), "qstat printed no XML document") || !strings.Contains(err.Error(), `"qstat: site wrapper: cannot reach the cell"`) {
+		t.Errorf("err = %v", err)
 	}
 }
 
 func TestParseQstatPrefix(t *testing.T) {
 	t.Parallel()
 	c := readCapture(t, "testdata/qstat/states.txt")
-	obs, err := parseQstat(c.Stdout, "capi-", time.UTC)
+	obs, _, err := parseQstat(c.Stdout, "capi-", time.UTC)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +113,7 @@ func TestParseQstatPrefix(t *testing.T) {
 func TestParseQstatArrayExpansion(t *testing.T) {
 	t.Parallel()
 	c := readCapture(t, "testdata/qstat/eqw_array_step.txt")
-	obs, err := parseQstat(c.Stdout, "capi-arr", time.UTC)
+	obs, _, err := parseQstat(c.Stdout, "capi-arr", time.UTC)
 	if err != nil {
 		t.Fatal(err)
 	}
