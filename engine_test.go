@@ -3,6 +3,7 @@ package clusterapi
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -624,17 +625,35 @@ func TestZombieDetection(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			f := newFake()
 			f.acctErr = errors.New("sacct: slurmdbd unreachable")
-			e := newTestExecutor(t, fakeAcct{f}, Config{ZombieTimeout: 30 * time.Minute})
+			logs := &recordingHandler{}
+			e, err := New(Config{ZombieTimeout: 30 * time.Minute, InMemory: true, StateDir: dir}, &Options{Scheduler: fakeAcct{f}, Logger: slog.New(logs)})
+			if err != nil {
+				t.Fatal(err)
+			}
 			defer e.Close()
 			j := mustSubmit(t, e, spec(dir, "z", "true"))
 			pollOK(t, e)
 			f.drop(j.ID())
-			for range 120 {
-				time.Sleep(time.Minute)
+			// Polls every 10 s for 2 h: 720 failed lookups.
+			for range 720 {
+				time.Sleep(10 * time.Second)
 				pollOK(t, e)
 			}
 			if r := j.Snapshot(); r.Status != Pending {
 				t.Errorf("after 2 h with accounting failing: %s (%s), want pending", r.Status, r.Reason)
+			}
+			// Logged once, then after pauses of 1, 2, 4, 8, 16, 32 and 60
+			// minutes: 7 lines in 2 h, not 720.
+			if n := logs.count("accounting lookup failed"); n < 2 || n > 8 {
+				t.Errorf("%d log lines for 720 failed lookups, want a handful", n)
+			}
+			f.mu.Lock()
+			f.acctErr = nil
+			f.mu.Unlock()
+			time.Sleep(10 * time.Second)
+			pollOK(t, e)
+			if n := logs.count("accounting answering again"); n != 1 {
+				t.Errorf("%d recovery lines, want 1", n)
 			}
 		})
 	})
@@ -1051,4 +1070,33 @@ func TestReconnectNeedsPrefix(t *testing.T) {
 	if len(f.polls()) != 0 {
 		t.Error("Reconnect without a prefix asked the scheduler for every job")
 	}
+}
+
+// recordingHandler keeps the messages logged through it.
+type recordingHandler struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+func (h *recordingHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h *recordingHandler) WithAttrs([]slog.Attr) slog.Handler       { return h }
+func (h *recordingHandler) WithGroup(string) slog.Handler            { return h }
+func (h *recordingHandler) Handle(_ context.Context, r slog.Record) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.msgs = append(h.msgs, r.Message)
+	return nil
+}
+
+// count returns how many messages start with prefix.
+func (h *recordingHandler) count(prefix string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := 0
+	for _, m := range h.msgs {
+		if strings.HasPrefix(m, prefix) {
+			n++
+		}
+	}
+	return n
 }

@@ -63,6 +63,7 @@ type Executor struct {
 	lastPoll   time.Time
 	lastPollOK bool
 	closed     bool
+	acctOutage outageLog
 }
 
 // New creates an Executor for cfg.Executor.

@@ -43,15 +43,20 @@ func (e *Executor) Poll(ctx context.Context) error {
 	sourcesOK := true
 	if acc, ok := e.sched.(scheduler.Accountant); ok && len(missing) > 0 {
 		aobs, err := acc.Account(ctx, jobIDs(missing))
+		e.mu.Lock()
 		if err != nil {
 			sourcesOK = false
-			e.log.Warn("accounting lookup failed; not counting this poll towards zombie time", "err", err)
-		} else if len(aobs) > 0 {
-			e.mu.Lock()
+			if failures, ok := e.acctOutage.failed(now); ok {
+				e.log.Warn("accounting lookup failed; not counting these polls towards zombie time", "err", err, "failures", failures)
+			}
+		} else {
+			if failures := e.acctOutage.recovered(); failures > 0 {
+				e.log.Info("accounting answering again", "failed_lookups", failures)
+			}
 			e.applyAll(aobs, now, seq)
 			missing = stillAbsentLocked(missing, seq)
-			e.mu.Unlock()
 		}
+		e.mu.Unlock()
 	}
 
 	// Exit-status files: read without the lock (file I/O), apply with it.
@@ -526,4 +531,32 @@ func (e *Executor) notify(o scheduler.Observation) {
 		e.early[o.ID] = n
 	}
 	n.obs = append(n.obs, o)
+}
+
+// outageLog keeps a failing source from flooding the log: the first
+// failure is logged, then one more each time a pause has passed, the pause
+// doubling from a minute up to an hour; recovered says how many failures
+// the outage lasted.
+type outageLog struct {
+	failures int
+	next     time.Time
+	pause    time.Duration
+}
+
+// failed counts a failure at now and says whether to log it.
+func (l *outageLog) failed(now time.Time) (failures int, log bool) {
+	l.failures++
+	if l.failures > 1 && now.Before(l.next) {
+		return l.failures, false
+	}
+	l.pause = min(max(2*l.pause, time.Minute), time.Hour)
+	l.next = now.Add(l.pause)
+	return l.failures, true
+}
+
+// recovered ends an outage and returns how many failures it counted.
+func (l *outageLog) recovered() int {
+	n := l.failures
+	*l = outageLog{}
+	return n
 }

@@ -27,7 +27,9 @@ func TestSLURM(t *testing.T) {
 	require(t, "sbatch", "CAPI_REQUIRE_SLURM")
 	// .ci/integration starts SLURM with MinJobAge=5; finished jobs leave
 	// squeue 1-2 s after that.
-	runSuite(t, target{executor: "slurm", holdArgs: []string{"--hold"}, ageOut: 8 * time.Second})
+	runSuite(t, target{executor: "slurm", holdArgs: []string{"--hold"}, ageOut: 8 * time.Second,
+		cancel: func(id string) []string { return []string{"scancel", id} }, signalsFirst: true,
+		listed: func(id string) []string { return []string{"squeue", "-h", "-t", "all", "-j", id, "-o", "%i"} }})
 }
 
 // TestLiveLSF runs the suite against a real LSF cluster, for users at LSF
@@ -65,5 +67,7 @@ func TestLiveLSF(t *testing.T) {
 
 func TestGridEngine(t *testing.T) {
 	require(t, "qsub", "CAPI_REQUIRE_SGE")
-	runSuite(t, target{executor: "sge", holdArgs: []string{"-h"}})
+	// qdel sends SIGKILL at once: no exit file, qacct knows.
+	runSuite(t, target{executor: "sge", holdArgs: []string{"-h"},
+		cancel: func(id string) []string { return []string{"qdel", id} }})
 }

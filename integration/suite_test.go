@@ -12,6 +12,7 @@ import (
 	"time"
 
 	capi "github.com/go-cluster-api/clusterapi"
+	"github.com/go-cluster-api/clusterapi/internal/runner"
 	"github.com/go-cluster-api/clusterapi/scheduler"
 )
 
@@ -29,6 +30,41 @@ type target struct {
 	// ageOut is how long a finished job stays in the live queue (SLURM
 	// MinJobAge, LSF CLEAN_PERIOD); tests that need it gone wait this long.
 	ageOut time.Duration
+	// cancel is the scheduler's own command that cancels job id (bkill,
+	// scancel, qdel), run as a user would, with no capi process running.
+	cancel func(id string) []string
+	// signalsFirst: the scheduler's cancel signals the job before killing
+	// it, so the job's shell writes an exit file (not Grid Engine's qdel,
+	// which sends SIGKILL at once).
+	signalsFirst bool
+	// listed, when set, is a command whose output names job id while the
+	// live queue still lists it (SLURM purges finished jobs only some time
+	// after MinJobAge); tests that need a job gone poll it, not ageOut.
+	listed func(id string) []string
+}
+
+// waitGone waits until the live queue no longer lists job id.
+func (tg target) waitGone(t *testing.T, id string) {
+	t.Helper()
+	if tg.listed == nil {
+		time.Sleep(tg.ageOut)
+		return
+	}
+	run := tg.runner
+	if run == nil {
+		run = &runner.Exec{Timeout: 30 * time.Second}
+	}
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		res, _ := run.Run(context.Background(), scheduler.Command{Argv: tg.listed(id)})
+		if !strings.Contains(string(res.Stdout), id) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("job %s still in the live queue after 3 minutes\n%s", id, tg.diagnose(id))
+		}
+		time.Sleep(time.Second)
+	}
 }
 
 func (tg target) newExecutor(t *testing.T, stateDir string, inMemory bool) *capi.Executor {
@@ -385,6 +421,11 @@ func runSuite(t *testing.T, tg target) {
 			t.Fatalf("status %s exit %d (%s), want failed 5", r.Status, exitOf(r), r.Detail)
 		}
 	})
+	if tg.cancel != nil {
+		t.Run("cancelled-by-the-scheduler-while-nobody-watched", func(t *testing.T) {
+			tg.cancelledWhileNobodyWatched(t)
+		})
+	}
 	t.Run("bad-queue-is-a-clear-submit-error", func(t *testing.T) {
 		if tg.executor == "local" {
 			t.Skip("the local executor has no queues")
@@ -409,4 +450,45 @@ func runSuite(t *testing.T, tg target) {
 			t.Errorf("history of the refused submission: %+v, want one failed/submit_failed record without id", list)
 		}
 	})
+}
+
+// cancelledWhileNobodyWatched: a job cancelled with the scheduler's own
+// command while no capi process runs, read by a new process after it left
+// the live queue, is killed/cancelled, not the program's own failure:
+// accounting says so where there is one, else the exit file records the
+// signal the job's shell caught.
+func (tg target) cancelledWhileNobodyWatched(t *testing.T) {
+	t.Helper()
+	dir := jobDir(t)
+	first := tg.newExecutor(t, dir, false)
+	j, err := first.Submit(context.Background(), capi.JobSpec{Name: "ext-cancel", Command: `touch "started.$CAPI_TEST_TAG"; sleep 300`,
+		Env: map[string]string{"CAPI_TEST_TAG": "x"}, Resources: capi.Resources{WorkDir: dir}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first.Close()
+	tg.waitFor(t, "the job to start", j.ID(), func() bool {
+		_, err := os.Stat(filepath.Join(dir, "started.x"))
+		return err == nil
+	})
+	run := tg.runner
+	if run == nil {
+		run = &runner.Exec{Timeout: 30 * time.Second}
+	}
+	argv := tg.cancel(j.ID())
+	if _, err := run.Run(context.Background(), scheduler.Command{Argv: argv}); err != nil {
+		t.Fatalf("%v: %v", argv, err)
+	}
+	if tg.signalsFirst {
+		rec := j.Snapshot()
+		tg.waitFor(t, "exit file", j.ID(), func() bool {
+			matches, _ := filepath.Glob(strings.TrimSuffix(rec.ScriptPath, ".sh") + ".*.exit")
+			return len(matches) > 0
+		})
+	}
+	tg.waitGone(t, j.ID())
+	r := tg.reopenAndWait(t, dir, j.ID())
+	if r.Status != capi.Killed || r.Reason != capi.ReasonCancelled {
+		t.Fatalf("after %s: status %s reason %s exit %d (%s), want killed/cancelled", strings.Join(argv, " "), r.Status, r.Reason, exitOf(r), r.Detail)
+	}
 }

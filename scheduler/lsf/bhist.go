@@ -3,6 +3,7 @@ package lsf
 import (
 	"context"
 	"errors"
+	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
@@ -21,7 +22,11 @@ const bhistLogFiles = "2"
 
 // Account implements scheduler.Accountant with "bhist -l -a -n 2 ID ...".
 // ids are job ids ("123", every element of an array) or elements ("123[4]").
+// Without bhist on PATH it answers nothing, from the first failed call on.
 func (s *Scheduler) Account(ctx context.Context, ids []string) ([]scheduler.Observation, error) {
+	if s.noAccounting.Load() {
+		return nil, nil
+	}
 	var all []scheduler.Observation
 	for start := 0; start < len(ids); start += MaxAccountIDs {
 		chunk := ids[start:min(start+MaxAccountIDs, len(ids))]
@@ -34,6 +39,11 @@ func (s *Scheduler) Account(ctx context.Context, ids []string) ([]scheduler.Obse
 		res, err := s.run.Run(ctx, scheduler.Command{Argv: argv})
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
+		}
+		if errors.Is(err, exec.ErrNotFound) {
+			s.noAccounting.Store(true)
+			s.log.Info("bhist is not available here; jobs that leave bjobs are resolved from their exit files (or declared vanished after zombie_timeout)", "err", err)
+			return all, nil
 		}
 		if err != nil {
 			var cerr *scheduler.CommandError

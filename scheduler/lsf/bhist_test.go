@@ -1,6 +1,8 @@
 package lsf
 
 import (
+	"fmt"
+	"os/exec"
 	"strings"
 	"testing"
 
@@ -66,6 +68,21 @@ func TestAccount(t *testing.T) {
 		}
 		if last := r.seen[1].Argv[len(r.seen[1].Argv)-1]; last != "554998[3]" {
 			t.Errorf("last id %q", last)
+		}
+	})
+	t.Run("bhist missing is an absent source", func(t *testing.T) {
+		t.Parallel()
+		// What internal/runner returns when bhist is not on PATH.
+		notFound := &scheduler.CommandError{Argv: []string{"bhist"}, ExitCode: -1, Err: fmt.Errorf("bhist: %w", exec.ErrNotFound)}
+		r := &recorder{replies: []reply{{err: notFound}}}
+		s := newTestScheduler(t, r, scheduler.Options{})
+		for i := range 3 {
+			if obs, err := s.Account(t.Context(), []string{"1"}); obs != nil || err != nil {
+				t.Fatalf("call %d: Account = %v, %v; want nothing and no error", i+1, obs, err)
+			}
+		}
+		if len(r.seen) != 1 {
+			t.Errorf("bhist was run %d times, want once (the probe)", len(r.seen))
 		}
 	})
 	t.Run("failure", func(t *testing.T) {

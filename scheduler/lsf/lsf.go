@@ -26,6 +26,11 @@ type Scheduler struct {
 	// older LSF 10.1 has no -d, and asking again on every cancel would
 	// double the number of bkill calls.
 	noKillDone atomic.Bool
+	// noAccounting is set once bhist turned out to be missing: most users
+	// of a site cannot run it, and accounting is then an absent source (the
+	// engine falls back to exit files and, after zombie_timeout, vanished),
+	// not an outage that stops zombie time forever.
+	noAccounting atomic.Bool
 }
 
 var (

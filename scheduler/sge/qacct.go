@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os/exec"
 	"strconv"
 	"strings"
 	"time"
@@ -26,6 +27,9 @@ const maxAccountLookups = 8
 // scripts/sge-up.sh, up to a minute with Grid Engine's defaults) are
 // absent.
 func (s *Scheduler) Account(ctx context.Context, ids []string) ([]scheduler.Observation, error) {
+	if s.noAccounting.Load() {
+		return nil, nil
+	}
 	uniq := make([]string, 0, len(ids))
 	seen := map[string]bool{}
 	for _, id := range ids {
@@ -54,6 +58,12 @@ func (s *Scheduler) Account(ctx context.Context, ids []string) ([]scheduler.Obse
 			if isNotFound(res.Stdout, res.Stderr) {
 				continue
 			}
+			if accountingAbsent(res, err) {
+				s.noAccounting.Store(true)
+				s.log.Info("Grid Engine accounting is not available here (no qacct, or no accounting file); jobs that leave qstat are resolved from their exit files (or declared vanished after zombie_timeout)",
+					"err", err, "stderr", string(bytes.TrimSpace(res.Stderr)))
+				return obs, nil
+			}
 			return nil, errContext("qacct -j "+id, err)
 		}
 		got, err := parseQacct(res.Stdout, s.loc)
@@ -71,6 +81,16 @@ func (s *Scheduler) Account(ctx context.Context, ids []string) ([]scheduler.Obse
 
 // isNotFound recognises "error: job id 10 not found" (qacct) and the "does
 // not exist" answers of qstat and qdel.
+// accountingAbsent tells "this site has no accounting for me" (qacct not
+// installed; the accounting file missing: qacct prints "No jobs running
+// since startup" and "<file>: No such file or directory", checked on SGE
+// 8.1.9) from a failure worth asking again.
+func accountingAbsent(res scheduler.Result, err error) bool {
+	return errors.Is(err, exec.ErrNotFound) ||
+		bytes.Contains(res.Stderr, []byte("No such file or directory")) ||
+		bytes.Contains(res.Stdout, []byte("No jobs running since startup"))
+}
+
 func isNotFound(outs ...[]byte) bool {
 	for _, b := range outs {
 		if bytes.Contains(b, []byte("not found")) || bytes.Contains(b, []byte("does not exist")) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -211,5 +212,35 @@ func TestAccountFailure(t *testing.T) {
 	var ce *scheduler.CommandError
 	if obs != nil || !errors.As(err, &ce) {
 		t.Fatalf("Account = %v, %v; want the command error", obs, err)
+	}
+}
+
+// A site without accounting for the user (no qacct, or no accounting file)
+// is an absent source: nothing to report, no error, and no further calls.
+func TestAccountAbsent(t *testing.T) {
+	t.Parallel()
+	for name, answer := range map[string]func(cmd scheduler.Command) (scheduler.Result, error){
+		"qacct not on PATH": func(cmd scheduler.Command) (scheduler.Result, error) {
+			return scheduler.Result{ExitCode: -1}, &scheduler.CommandError{Argv: cmd.Argv, ExitCode: -1, Err: fmt.Errorf("qacct: %w", exec.ErrNotFound)}
+		},
+		// qacct -j 1 -f /nonexistent on SGE 8.1.9 (this project's test cluster).
+		"no accounting file": func(cmd scheduler.Command) (scheduler.Result, error) {
+			res := scheduler.Result{Stdout: []byte("No jobs running since startup\n"), Stderr: []byte("/var/lib/gridengine/default/common/accounting: No such file or directory\n"), ExitCode: 1}
+			return res, &scheduler.CommandError{Argv: cmd.Argv, ExitCode: 1, Stdout: res.Stdout, Stderr: res.Stderr}
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			r := &fakeRunner{respond: answer}
+			s := newTest(t, r)
+			for i := range 3 {
+				if obs, err := s.Account(context.Background(), []string{"1", "2"}); obs != nil || err != nil {
+					t.Fatalf("call %d: Account = %v, %v; want nothing and no error", i+1, obs, err)
+				}
+			}
+			if n := len(r.argvs()); n != 1 {
+				t.Errorf("qacct was run %d times, want once (the probe)", n)
+			}
+		})
 	}
 }

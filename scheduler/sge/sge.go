@@ -36,6 +36,11 @@ type Scheduler struct {
 	// Engine has no built-in one; default "gpu".
 	GPUResource string
 
+	// noAccounting is set once qacct turned out to be missing or without
+	// an accounting file: accounting is then an absent source, not an
+	// outage that stops zombie time forever.
+	noAccounting atomic.Bool
+
 	run  scheduler.Runner
 	log  *slog.Logger
 	cmds commands

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"syscall"
 	"testing"
@@ -37,6 +38,22 @@ func Build(t testing.TB) string {
 	}
 	for _, name := range Commands {
 		if err := os.Symlink("fakelsf", filepath.Join(dir, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// Without returns a directory like bin (from Build) that lacks the named
+// commands: a site where users cannot run bhist, say.
+func Without(t testing.TB, bin string, missing ...string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, name := range Commands {
+		if slices.Contains(missing, name) {
+			continue
+		}
+		if err := os.Symlink(filepath.Join(bin, "fakelsf"), filepath.Join(dir, name)); err != nil {
 			t.Fatal(err)
 		}
 	}
