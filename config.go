@@ -565,6 +565,21 @@ func listField(key, doc string, p func(*Config) *[]string) configField {
 	}
 }
 
+// countField is a count that is either absent (the zero value) or at
+// least 1: "cpus: 0" is a mistake, not a way to ask for none.
+func countField(key, def, doc string, p func(*Config) *int) configField {
+	f := intField(key, def, doc, p)
+	f.set = func(c *Config, n *yaml.Node) error {
+		v, err := intValue(n)
+		if err == nil && v < 1 {
+			err = fmt.Errorf("must be positive, not %d; omit the key for none", v)
+		}
+		*p(c) = v
+		return err
+	}
+	return f
+}
+
 func intField(key, def, doc string, p func(*Config) *int) configField {
 	return configField{key: key, def: def, doc: doc,
 		set: func(c *Config, n *yaml.Node) error {
@@ -600,8 +615,8 @@ func durationField(key, def, doc string, unit time.Duration, p func(*Config) *ti
 
 var configFields = []configField{
 	strField("executor", "local", "scheduler: local, lsf, slurm, sge", func(c *Config) *string { return &c.Executor }),
-	intField("cpus", "unset", "cpus per job (LSF -n, SLURM --cpus-per-task, SGE -pe smp)", func(c *Config) *int { return &c.CPUs }),
-	intField("gpus", "unset", "gpus per job", func(c *Config) *int { return &c.GPUs }),
+	countField("cpus", "unset", "cpus per job (LSF -n, SLURM --cpus-per-task, SGE -pe smp)", func(c *Config) *int { return &c.CPUs }),
+	countField("gpus", "unset", "gpus per job", func(c *Config) *int { return &c.GPUs }),
 	{key: "memory", def: "unset", doc: `memory per job: number + B/KB/MB/GB/TB, 1024-based ("8 GB")`,
 		set: func(c *Config, n *yaml.Node) error {
 			s, err := scalarString(n)

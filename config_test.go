@@ -278,6 +278,8 @@ func TestConfigBadValues(t *testing.T) {
 	}{
 		{"wrong type", "queue: q\ncpus: lots\n", "cpus", 2, "lots"},
 		{"negative cpus", "cpus: -2\n", "cpus", 1, "-2"},
+		{"zero cpus", "cpus: 0\n", "cpus", 1, "omit the key"},
+		{"zero gpus", "queue: q\ngpus: 0\n", "gpus", 2, "must be positive"},
 		{"bad memory", "memory: 8 GiB\n", "memory", 1, "8 GiB"},
 		{"bad walltime", "\n\nwalltime: forever\n", "walltime", 3, "forever"},
 		{"bad bool", "poll_all_users: maybe\n", "poll_all_users", 1, "maybe"},

@@ -28,9 +28,11 @@ type resourceFlags struct {
 	prologue   []string
 	epilogue   []string
 	meta       []string
+	flags      *pflag.FlagSet
 }
 
 func (r *resourceFlags) register(f *pflag.FlagSet) {
+	r.flags = f
 	f.StringVar(&r.name, "name", "", "job name (default: the command's first word)")
 	f.IntVar(&r.cpus, "cpus", 0, "cpus per job")
 	f.IntVar(&r.gpus, "gpus", 0, "gpus per job")
@@ -72,8 +74,14 @@ func (r *resourceFlags) spec(argv []string) (capi.JobSpec, error) {
 			ExtraDirectives: r.directives, ExtraArgs: r.args,
 		},
 	}
-	if r.cpus < 0 || r.gpus < 0 {
-		return spec, usageErr("--cpus and --gpus must be positive")
+	for _, c := range []struct {
+		flag string
+		n    int
+	}{{"cpus", r.cpus}, {"gpus", r.gpus}} {
+		// 0 is what an absent flag leaves, so only a given one is checked.
+		if c.n < 0 || (c.n == 0 && r.flags != nil && r.flags.Changed(c.flag)) {
+			return spec, usageErr("--%s %d: must be positive; omit the flag for none", c.flag, c.n)
+		}
 	}
 	if r.memory != "" {
 		m, err := capi.ParseMemory(r.memory)
