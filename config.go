@@ -565,13 +565,13 @@ func listField(key, doc string, p func(*Config) *[]string) configField {
 	}
 }
 
-// countField is a count that is either absent (the zero value) or at
-// least 1: "cpus: 0" is a mistake, not a way to ask for none.
+// countField is a count that is either absent (no value: the zero value)
+// or at least 1: "cpus: 0" is a mistake, not a way to ask for none.
 func countField(key, def, doc string, p func(*Config) *int) configField {
 	f := intField(key, def, doc, p)
 	f.set = func(c *Config, n *yaml.Node) error {
 		v, err := intValue(n)
-		if err == nil && v < 1 {
+		if s, _ := scalarString(n); err == nil && s != "" && v < 1 {
 			err = fmt.Errorf("must be positive, not %d; omit the key for none", v)
 		}
 		*p(c) = v
