@@ -47,7 +47,7 @@ func BenchmarkParseBJobs100k(b *testing.B) {
 	b.SetBytes(int64(len(doc)))
 	b.ReportAllocs()
 	for b.Loop() {
-		obs, err := parseBJobs(doc, nil, testNow)
+		obs, _, err := parseBJobs(doc, nil, testNow)
 		if err != nil || len(obs) != 100000 {
 			b.Fatal(err, len(obs))
 		}

@@ -46,7 +46,10 @@ func (s *Scheduler) Poll(ctx context.Context, q scheduler.Query) ([]scheduler.Ob
 			return nil, err // timed out or could not start: nothing was printed
 		}
 	}
-	obs, perr := parseBJobs(res.Stdout, res.Stderr, s.now())
+	obs, skipped, perr := parseBJobs(res.Stdout, res.Stderr, s.now())
+	if len(skipped) > 0 {
+		s.log.Debug("lsf: skipped lines around bjobs' JSON document", "count", len(skipped), "first", skipped[:min(len(skipped), 3)])
+	}
 	if perr != nil {
 		if err != nil {
 			return nil, fmt.Errorf("%w (%v)", err, perr)
@@ -83,24 +86,33 @@ type bjobsRecord struct {
 	Error      string `json:"ERROR"`
 }
 
-// parseBJobs turns bjobs -json output into observations. stdout may start
-// with noise lines ("Cannot connect to LSF. Please wait ..."), so the JSON
-// is taken from the first '{' to the last '}'. stderr only matters when
-// stdout holds no JSON: the "no job" messages then mean an empty poll.
-func parseBJobs(stdout, stderr []byte, now time.Time) ([]scheduler.Observation, error) {
-	start := bytes.IndexByte(stdout, '{')
+// parseBJobs turns bjobs -json output into observations, and returns the
+// non-blank lines of stdout around the JSON document, which it skipped.
+//
+// The document is the mark of bjobs' own output: a JSON object whose first
+// key is "COMMAND" with the value "bjobs", starting on a line of its own.
+// LSF prints lines before it ("LSF is processing your request. Please
+// wait ...", "Cannot connect to LSF. Please wait ...") and site wrappers
+// print lines of their own around it; those are skipped. stderr only
+// matters when stdout holds no document: the "no job" messages then mean
+// an empty poll, whatever noise stdout holds.
+func parseBJobs(stdout, stderr []byte, now time.Time) ([]scheduler.Observation, []string, error) {
+	start := documentStart(stdout)
 	if start < 0 {
-		if len(bytes.TrimSpace(stdout)) == 0 && (len(bytes.TrimSpace(stderr)) == 0 || onlyNoJobMessages(stderr)) {
-			return nil, nil
+		skipped := nonBlankLines(stdout)
+		if onlyNoJobMessages(stderr) || (len(skipped) == 0 && len(bytes.TrimSpace(stderr)) == 0) {
+			return nil, skipped, nil
 		}
-		if len(bytes.TrimSpace(stdout)) == 0 {
-			return nil, fmt.Errorf("bjobs printed no job list: %s", firstLine(stderr))
+		if len(skipped) == 0 {
+			return nil, nil, fmt.Errorf("bjobs printed no job list: %s", firstLine(stderr))
 		}
-		return nil, fmt.Errorf("bjobs printed no JSON (is this LSF 10.1.0.2 or later?): %s", firstLine(stdout))
+		return nil, skipped, fmt.Errorf("bjobs printed no JSON job list (is this LSF 10.1.0.2 or later?); it printed %q", firstLine(stdout))
 	}
-	end := bytes.LastIndexByte(stdout, '}') + 1
-	if end <= start {
-		end = len(stdout) // no closing brace: let the decoder say what is wrong
+	skipped := nonBlankLines(stdout[:start])
+	end := len(stdout) // not closed: let the decoder say what is wrong
+	if n := objectEnd(stdout[start:]); n > 0 {
+		end = start + n
+		skipped = append(skipped, nonBlankLines(stdout[end:])...)
 	}
 	var doc bjobsDoc
 	if n := recordsHint(stdout[start:end]); n > 0 {
@@ -114,7 +126,7 @@ func parseBJobs(stdout, stderr []byte, now time.Time) ([]scheduler.Observation, 
 		// that field only; anything else means the output is unusable.
 		var typeErr *json.UnmarshalTypeError
 		if !errors.As(err, &typeErr) {
-			return nil, fmt.Errorf("bjobs printed JSON that cannot be read (%v); output starts: %s", err, firstLine(stdout[start:]))
+			return nil, skipped, fmt.Errorf("bjobs printed JSON that cannot be read (%v); output starts: %s", err, firstLine(stdout[start:]))
 		}
 	}
 	obs := make([]scheduler.Observation, 0, len(doc.Records))
@@ -128,7 +140,75 @@ func parseBJobs(stdout, stderr []byte, now time.Time) ([]scheduler.Observation, 
 			obs = append(obs, o)
 		}
 	}
-	return obs, nil
+	return obs, skipped, nil
+}
+
+// documentStart is the offset of the '{' that opens bjobs' document: the
+// first line that starts, after blanks, with '{' followed by the key
+// "COMMAND" and the value "bjobs" (blanks allowed between the tokens, as
+// JSON allows); -1 when there is none.
+func documentStart(out []byte) int {
+	for off := 0; off < len(out); {
+		line := out[off:]
+		if i := bytes.IndexByte(line, '\n'); i >= 0 {
+			line = line[:i]
+		}
+		t := bytes.TrimLeft(line, " \t\r")
+		if len(t) > 0 && t[0] == '{' && opensBJobsDoc(out[off+len(line)-len(t)+1:]) {
+			return off + len(line) - len(t)
+		}
+		off += len(line) + 1
+	}
+	return -1
+}
+
+// opensBJobsDoc reports whether b, the text after an opening brace, starts
+// with "COMMAND":"bjobs".
+func opensBJobsDoc(b []byte) bool {
+	for _, tok := range []string{`"COMMAND"`, ":", `"bjobs"`} {
+		b = bytes.TrimLeft(b, " \t\r\n")
+		if !bytes.HasPrefix(b, []byte(tok)) {
+			return false
+		}
+		b = b[len(tok):]
+	}
+	return true
+}
+
+// objectEnd returns the length of the JSON object that b starts with, by
+// matching braces outside strings, or -1 when it is not closed (bjobs was
+// cut short). The decoder checks the rest.
+func objectEnd(b []byte) int {
+	depth, inString, escaped := 0, false, false
+	for i, c := range b {
+		switch {
+		case escaped:
+			escaped = false
+		case inString && c == '\\':
+			escaped = true
+		case c == '"':
+			inString = !inString
+		case inString:
+		case c == '{':
+			depth++
+		case c == '}':
+			if depth--; depth == 0 {
+				return i + 1
+			}
+		}
+	}
+	return -1
+}
+
+// nonBlankLines returns the lines of b that hold more than blanks.
+func nonBlankLines(b []byte) []string {
+	var lines []string
+	for line := range bytes.Lines(b) {
+		if l := bytes.TrimSpace(line); len(l) > 0 {
+			lines = append(lines, string(l))
+		}
+	}
+	return lines
 }
 
 // recordsHint reads the record count from the document's header

@@ -40,7 +40,7 @@ func TestParseBJobsGolden(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			got, err := parseBJobs(readOptional(t, c.stdout), readOptional(t, c.stderr), testNow)
+			got, _, err := parseBJobs(readOptional(t, c.stdout), readOptional(t, c.stderr), testNow)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -63,11 +63,61 @@ func TestParseBJobsRefusesUnusableOutput(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.stdout+c.stderr, func(t *testing.T) {
 			t.Parallel()
-			_, err := parseBJobs(readOptional(t, c.stdout), readOptional(t, c.stderr), testNow)
+			_, _, err := parseBJobs(readOptional(t, c.stdout), readOptional(t, c.stderr), testNow)
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("err = %v, want one containing %q", err, c.want)
 			}
 		})
+	}
+}
+
+// LSF prints "Please wait" lines before bjobs' document, and sites wrap
+// bjobs in scripts that print lines of their own, braces included. Those
+// lines are skipped; a preamble with "No unfinished job found" on stderr is
+// an empty queue.
+func TestParseBJobsSkipsNoise(t *testing.T) {
+	t.Parallel()
+	array := string(mustRead(t, "testdata/bjobs/array.json"))
+	want, _, err := parseBJobs([]byte(array), nil, testNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name, stdout, stderr string
+		want                 []scheduler.Observation
+		skipped              []string
+	}{
+		{"around the document",
+			"LSF is processing your request. Please wait ...\n{ site: maintenance on Dec 1 }\n" + array + "Additional info: {see https://hpc.example.org}\n", "",
+			want, []string{"LSF is processing your request. Please wait ...", "{ site: maintenance on Dec 1 }", "Additional info: {see https://hpc.example.org}"}},
+		{"empty queue under a preamble",
+			"Site-specific preamble here.\n", "No unfinished job found\n",
+			nil, []string{"Site-specific preamble here."}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			got, skipped, err := parseBJobs([]byte(c.stdout), []byte(c.stderr), testNow)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(c.want, got); diff != "" {
+				t.Errorf("observations (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(c.skipped, skipped); diff != "" {
+				t.Errorf("skipped lines (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// Output without bjobs' document and without a "no job" message fails,
+// quoting what bjobs printed.
+func TestParseBJobsWithoutDocument(t *testing.T) {
+	t.Parallel()
+	_, _, err := parseBJobs([]byte("Site-specific preamble here.\n{\"RECORDS\":[]}\n"), nil, testNow)
+	if err == nil || !strings.Contains(err.Error(), "no JSON job list") || !strings.Contains(err.Error(), `"Site-specific preamble here."`) {
+		t.Errorf("err = %v", err)
 	}
 }
 
@@ -136,6 +186,8 @@ func TestPoll(t *testing.T) {
 		{"timeout", reply{err: &scheduler.TimeoutError{Argv: []string{"bjobs"}}}, 0, true},
 		{"not installed", reply{err: &scheduler.CommandError{Argv: []string{"bjobs"}, ExitCode: -1, Err: errors.New("not found")}}, 0, true},
 		{"garbage exit 0", reply{stdout: "{\"RECORDS\":[{"}, 0, true},
+		{"noise around the document", reply{stdout: "LSF is processing your request. Please wait ...\n" + array + "Additional info: {see https://hpc.example.org}\n"}, 3, false},
+		{"preamble, no unfinished job", reply{stdout: "Site-specific preamble here.\n", stderr: "No unfinished job found\n", exit: 255}, 0, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -16,6 +16,12 @@
 //     both (JOBID alone is the array's id unless LSB_BJOBS_DISPLAY_ENH=Y;
 //     "123[4]" is accepted too). Its stdout is parsed even when it exits
 //     non-zero, and "No unfinished job found" and friends arrive on stderr.
+//   - bjobs' JSON document, the object whose first key is "COMMAND" with
+//     the value "bjobs", is the mark of its own output. LSF prints "Please
+//     wait" lines before it and site wrappers print lines of their own
+//     around it; those lines are skipped and logged at debug level. Output
+//     without the document is an empty queue when stderr only says that no
+//     job matched, and a failed poll, quoting what bjobs printed, otherwise.
 //   - Array slot limits go after the bracket: -J "name[1-50]%10".
 //   - bkill -d is missing on LSF 10.1 without fix packs ("Illegal option --
 //     d"); the scheduler notices once and falls back to plain bkill.

@@ -3,7 +3,10 @@ package lsf
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/go-cluster-api/clusterapi/scheduler"
 )
@@ -23,7 +26,7 @@ func FuzzParseBJobs(f *testing.F) {
 	addFixtures(f, "bjobs/*")
 	f.Add([]byte(`{"RECORDS":[{"JOBID":"1","JOBINDEX":"99999999999999999999","STAT":"EXIT","EXIT_CODE":"-5"}]}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		obs, err := parseBJobs(b, b, testNow)
+		obs, _, err := parseBJobs(b, b, testNow)
 		if err != nil {
 			return
 		}
@@ -35,6 +38,52 @@ func FuzzParseBJobs(f *testing.F) {
 				t.Fatalf("array element with index %d", o.Index)
 			}
 			checkStatus(t, o)
+		}
+	})
+}
+
+// FuzzBJobsNoise checks the promise to sites that wrap bjobs: a line of
+// their own before bjobs' output, and after a complete document, changes
+// nothing but the lines skipped. A noise line that opens with '{' could be
+// the document, so it gets an "x" in front.
+func FuzzBJobsNoise(f *testing.F) {
+	paths, _ := filepath.Glob(filepath.Join("testdata", "bjobs", "*"))
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b, "LSF is processing your request. Please wait ...")
+	}
+	f.Add([]byte(`{"COMMAND":"bjobs","JOBS":1,"RECORDS":[{"JOBID":"7","STAT":"RUN","JOB_NAME":"a}{\"b"}]}`), `} {"COMMAND":"bjobs"`)
+	stderr := []byte("No unfinished job found\n")
+	f.Fuzz(func(t *testing.T, stdout []byte, noise string) {
+		want, wantSkipped, wantErr := parseBJobs(stdout, stderr, testNow)
+		noise = strings.NewReplacer("\n", " ", "\r", " ").Replace(noise)
+		if strings.HasPrefix(strings.TrimLeft(noise, " \t"), "{") {
+			noise = "x" + noise
+		}
+		noisy := noise + "\n" + string(stdout)
+		added := 1
+		if wantErr == nil {
+			noisy += "\n" + noise + "\n"
+			added = 2
+		}
+		if strings.TrimSpace(noise) == "" {
+			added = 0
+		}
+		got, skipped, err := parseBJobs([]byte(noisy), stderr, testNow)
+		if (err == nil) != (wantErr == nil) {
+			t.Fatalf("with noise %q: error %v; without: %v", noise, err, wantErr)
+		}
+		if err != nil {
+			return
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Fatalf("noise %q changed the observations (-without +with):\n%s", noise, diff)
+		}
+		if len(skipped) != len(wantSkipped)+added {
+			t.Fatalf("noise %q: %d lines skipped, want %d + %d", noise, len(skipped), len(wantSkipped), added)
 		}
 	})
 }
