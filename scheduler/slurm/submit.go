@@ -50,8 +50,13 @@ func parseSbatch(out []byte) (string, bool) {
 	last := strings.TrimSpace(string(lines[len(lines)-1]))
 	id, _, _ := strings.Cut(last, ";")
 	// Without --parsable taking effect (an alias or wrapper may drop it)
-	// the line reads "Submitted batch job 123[ on cluster c]".
-	if f := strings.Fields(last); len(f) >= 4 && f[0] == "Submitted" && f[1] == "batch" && f[2] == "job" {
+	// the line reads "Submitted batch job 123[ on cluster c]", with
+	// "sbatch: " in front from some versions.
+	f := strings.Fields(last)
+	if len(f) > 0 && f[0] == "sbatch:" {
+		f = f[1:]
+	}
+	if len(f) >= 4 && f[0] == "Submitted" && f[1] == "batch" && f[2] == "job" {
 		id = f[3]
 	}
 	if !validJobID(id) {

@@ -22,6 +22,7 @@ func TestParseSbatch(t *testing.T) {
 		{"60;ci\n", "60", true}, // recorded with --clusters=ci
 		{"Submitted batch job 61\n", "61", true},
 		{"Submitted batch job 7 on cluster ci\n", "7", true},
+		{"sbatch: Submitted batch job 654321", "654321", true}, // dask-jobqueue's and gc3pie's form
 		{"site banner: be nice\n\n  88888  \n\n", "88888", true},
 		{"", "", false},
 		{"\n\n", "", false},
