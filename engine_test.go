@@ -246,8 +246,13 @@ func TestArrayRollUp(t *testing.T) {
 		{"one running", []el{{Running, 0}, {Pending, 0}, {Pending, 0}}, Running, false, Counts{Running: 1, Pending: 2}, nil, nil, ""},
 		{"failed but not all ended", []el{{Failed, 2}, {Running, 0}, {Done, 0}}, Running, false, Counts{Failed: 1, Running: 1, Done: 1}, []int{1}, nil, ""},
 		{"all done", []el{{Done, 0}, {Done, 0}, {Done, 0}}, Done, true, Counts{Done: 3}, nil, ptr(0), ""},
-		{"killed beats done", []el{{Done, 0}, {Killed, 0}, {Done, 0}}, Killed, true, Counts{Done: 2, Killed: 1}, nil, nil, ReasonCancelled},
-		{"failed beats killed and done", []el{{Killed, 0}, {Done, 0}, {Failed, 3}}, Failed, true, Counts{Killed: 1, Done: 1, Failed: 1}, []int{3}, ptr(3), ReasonExitCode},
+		// FailedIndices is what to rerun: every element that did not end
+		// done, killed ones included (the seed's failed_element_indices).
+		{"killed beats done", []el{{Done, 0}, {Killed, 0}, {Done, 0}}, Killed, true, Counts{Done: 2, Killed: 1}, []int{2}, nil, ReasonCancelled},
+		{"failed beats killed and done", []el{{Killed, 0}, {Done, 0}, {Failed, 3}}, Failed, true, Counts{Killed: 1, Done: 1, Failed: 1}, []int{1, 3}, ptr(3), ReasonExitCode},
+		// LSF UNKWN: shown as unknown, not final.
+		{"unknown element", []el{{Unknown, 0}, {Pending, 0}, {Pending, 0}}, Unknown, false, Counts{Unknown: 1, Pending: 2}, nil, nil, ""},
+		{"unknown beside running", []el{{Unknown, 0}, {Running, 0}, {Pending, 0}}, Running, false, Counts{Unknown: 1, Running: 1, Pending: 1}, nil, nil, ""},
 		{"several failed", []el{{Failed, 4}, {Failed, 5}, {Done, 0}}, Failed, true, Counts{Failed: 2, Done: 1}, []int{1, 2}, ptr(4), ReasonExitCode},
 	}
 	for _, c := range cases {
@@ -1099,4 +1104,73 @@ func (h *recordingHandler) count(prefix string) int {
 		}
 	}
 	return n
+}
+
+// A job the scheduler has lost track of (LSF UNKWN) shows as unknown with
+// the scheduler's words, is not final, and returns to the known state when
+// the scheduler does.
+func TestUnknownIsShownAndNotFinal(t *testing.T) {
+	t.Parallel()
+	f := newFake()
+	e := newTestExecutor(t, f, Config{})
+	defer e.Close()
+	j := mustSubmit(t, e, spec(t.TempDir(), "u", "true"))
+	f.set(j.ID(), scheduler.Observation{Name: "u", Status: Running, Host: "n1"})
+	mustPoll(t, e)
+	words := "UNKWN: LSF lost contact with the job's execution host; the job may still be running"
+	f.set(j.ID(), scheduler.Observation{Name: "u", Status: Unknown, Detail: words})
+	mustPoll(t, e)
+	if r := j.Snapshot(); r.Status != Unknown || r.Detail != words || r.Terminal() || r.ExecHost != "n1" {
+		t.Fatalf("after UNKWN: %s %q (terminal %v, host %q), want unknown with the scheduler's words, host kept", r.Status, r.Detail, r.Terminal(), r.ExecHost)
+	}
+	select {
+	case <-j.Done():
+		t.Fatal("an unknown job counts as ended")
+	default:
+	}
+	f.set(j.ID(), scheduler.Observation{Name: "u", Status: Running})
+	mustPoll(t, e)
+	if r := j.Snapshot(); r.Status != Running {
+		t.Fatalf("back in RUN: %s, want running", r.Status)
+	}
+}
+
+// Each array element keeps its own peak memory, as the scheduler reports
+// it, also across a restore from the job store.
+func TestElementMaxMem(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	f := newFake()
+	e, err := New(Config{StateDir: dir}, &Options{Scheduler: f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := e.SubmitArray(context.Background(), spec(dir, "m", "true"), Array{First: 1, Last: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.set(j.ID(),
+		scheduler.Observation{Name: "m", InArray: true, Index: 1, Status: Done, HasExit: true, MaxMem: "62088K"},
+		scheduler.Observation{Name: "m", InArray: true, Index: 2, Status: Done, HasExit: true, MaxMem: "74404K"})
+	mustPoll(t, e)
+	check := func(r Record) {
+		t.Helper()
+		if r.Array == nil || len(r.Array.Elements) != 2 || r.Array.Elements[0].MaxMem != "62088K" || r.Array.Elements[1].MaxMem != "74404K" {
+			t.Errorf("elements %+v, want max_mem 62088K and 74404K", r.Array)
+		}
+	}
+	check(j.Snapshot())
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	e2, err := New(Config{StateDir: dir}, &Options{Scheduler: f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e2.Close()
+	r, err := e2.Get(context.Background(), j.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(r.Snapshot())
 }

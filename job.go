@@ -37,10 +37,12 @@ type Record struct {
 
 // ArrayRecord is the state of an array job's elements.
 type ArrayRecord struct {
-	First         int       `json:"first"`
-	Last          int       `json:"last"`
-	MaxConcurrent int       `json:"max_concurrent,omitempty"`
-	Counts        Counts    `json:"counts"`
+	First         int    `json:"first"`
+	Last          int    `json:"last"`
+	MaxConcurrent int    `json:"max_concurrent,omitempty"`
+	Counts        Counts `json:"counts"`
+	// FailedIndices lists every element that ended other than done
+	// (failed or killed): what to rerun. Counts keeps the two apart.
 	FailedIndices []int     `json:"failed_indices,omitempty"`
 	Elements      []Element `json:"elements"`
 }
@@ -52,6 +54,9 @@ type Counts struct {
 	Done    int `json:"done"`
 	Failed  int `json:"failed"`
 	Killed  int `json:"killed"`
+	// Unknown counts elements the scheduler has lost track of for now
+	// (LSF UNKWN); they are not final.
+	Unknown int `json:"unknown,omitempty"`
 }
 
 // Element is one array element.
@@ -62,6 +67,7 @@ type Element struct {
 	Detail     string    `json:"detail,omitempty"`
 	ExitCode   *int      `json:"exit_code"`
 	ExecHost   string    `json:"exec_host,omitempty"`
+	MaxMem     string    `json:"max_mem,omitempty"`
 	StartTime  time.Time `json:"start_time,omitzero"`
 	FinishTime time.Time `json:"finish_time,omitzero"`
 	StdoutPath string    `json:"stdout_path,omitempty"`
@@ -99,7 +105,7 @@ type jobState struct {
 	endedAt time.Time
 }
 
-// elemState is one array element. It is kept small (96 bytes) because an
+// elemState is one array element. It is kept small (112 bytes) because an
 // engine may track hundreds of thousands: times are Unix nanoseconds (0 =
 // unknown), counters 32-bit.
 type elemState struct {
@@ -107,6 +113,7 @@ type elemState struct {
 	reason   Reason
 	detail   string
 	host     string
+	mem      string // peak memory in the scheduler's words
 	start    int64
 	finish   int64
 	index    int32
@@ -191,7 +198,7 @@ func (s *jobState) snapshot(d scheduler.Dialect) Record {
 		for i, el := range s.elems {
 			a.Elements[i] = Element{
 				Index: int(el.index), Status: el.status, Reason: el.reason, Detail: el.detail,
-				ExecHost: el.host, StartTime: fromNanos(el.start), FinishTime: fromNanos(el.finish),
+				ExecHost: el.host, MaxMem: el.mem, StartTime: fromNanos(el.start), FinishTime: fromNanos(el.finish),
 				StdoutPath: expandIndex(r.StdoutPath, d, int(el.index)),
 				StderrPath: expandIndex(r.StderrPath, d, int(el.index)),
 			}
@@ -207,8 +214,11 @@ func (s *jobState) snapshot(d scheduler.Dialect) Record {
 				a.FailedIndices = append(a.FailedIndices, int(el.index))
 			case Killed:
 				a.Counts.Killed++
+				a.FailedIndices = append(a.FailedIndices, int(el.index))
 			case Running:
 				a.Counts.Running++
+			case Unknown:
+				a.Counts.Unknown++
 			default:
 				a.Counts.Pending++
 			}

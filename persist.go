@@ -65,7 +65,7 @@ func (e *Executor) takeChangesLocked() []store.Change {
 		for _, i := range d.elems {
 			el := &j.st.elems[i]
 			es := store.ElementState{Index: int(el.index), Status: el.status, Reason: el.reason, Detail: el.detail,
-				Host: el.host, StartTime: fromNanos(el.start), FinishTime: fromNanos(el.finish)}
+				Host: el.host, MaxMem: el.mem, StartTime: fromNanos(el.start), FinishTime: fromNanos(el.finish)}
 			if el.hasExit {
 				v := int(el.exit)
 				es.ExitCode = &v
@@ -323,7 +323,7 @@ func (e *Executor) trackStored(sr store.Record, now time.Time) *Job {
 	rollUp := false
 	for _, es := range sr.Elements {
 		o := scheduler.Observation{ID: rec.ID, InArray: true, Index: es.Index, Status: es.Status, Reason: es.Reason,
-			Detail: es.Detail, Host: es.Host, StartTime: es.StartTime, FinishTime: es.FinishTime}
+			Detail: es.Detail, Host: es.Host, MaxMem: es.MaxMem, StartTime: es.StartTime, FinishTime: es.FinishTime}
 		if es.ExitCode != nil {
 			o.ExitCode, o.HasExit = *es.ExitCode, true
 		}
@@ -418,7 +418,7 @@ func (e *Executor) storedSnapshot(sr store.Record) Record {
 		for _, es := range sr.Elements {
 			if i := es.Index - a.First; i >= 0 && i < len(st.elems) {
 				el := &st.elems[i]
-				el.status, el.reason, el.detail, el.host = es.Status, es.Reason, es.Detail, es.Host
+				el.status, el.reason, el.detail, el.host, el.mem = es.Status, es.Reason, es.Detail, es.Host, es.MaxMem
 				el.start, el.finish = toNanos(es.StartTime), toNanos(es.FinishTime)
 				if es.ExitCode != nil {
 					el.exit, el.hasExit = int32(*es.ExitCode), true

@@ -122,7 +122,7 @@ func recFingerprint(r *Record) fingerprint {
 }
 
 func elemFingerprint(el *elemState) fingerprint {
-	return fingerprint{status: el.status, reason: el.reason, detail: el.detail, host: el.host, exit: int(el.exit),
+	return fingerprint{status: el.status, reason: el.reason, detail: el.detail, host: el.host, mem: el.mem, exit: int(el.exit),
 		hasExit: el.hasExit, start: el.start, finish: el.finish}
 }
 
@@ -334,7 +334,10 @@ func (e *Executor) update(j *Job, o *scheduler.Observation, now time.Time, seq u
 				e.markDirtyLocked(j, i)
 			}
 		}()
-		if o.Status != Unknown && o.Status != "" {
+		// Unknown is applied too: it says the scheduler has lost track of
+		// the job for now (LSF UNKWN), in its own words, until it reports
+		// a known state again.
+		if o.Status != "" {
 			el.status = o.Status
 		}
 		el.reason, el.detail = o.Reason, o.Detail
@@ -343,6 +346,9 @@ func (e *Executor) update(j *Job, o *scheduler.Observation, now time.Time, seq u
 		}
 		if o.Host != "" {
 			el.host = o.Host
+		}
+		if o.MaxMem != "" {
+			el.mem = o.MaxMem
 		}
 		if !o.StartTime.IsZero() {
 			el.start = toNanos(o.StartTime)
@@ -365,7 +371,7 @@ func (e *Executor) update(j *Job, o *scheduler.Observation, now time.Time, seq u
 			e.markDirtyLocked(j, -1)
 		}
 	}()
-	if o.Status != Unknown && o.Status != "" {
+	if o.Status != "" {
 		r.Status = o.Status
 	}
 	r.Reason, r.Detail = o.Reason, o.Detail
@@ -400,7 +406,7 @@ func (e *Executor) update(j *Job, o *scheduler.Observation, now time.Time, seq u
 // killed, else done (the seed's precedence).
 func (e *Executor) rollUpLocked(j *Job, now time.Time) {
 	st := &j.st
-	var running, terminal, failed, killed int
+	var running, terminal, failed, killed, unknown int
 	var firstFailed *elemState
 	var start, finish time.Time
 	for i := range st.elems {
@@ -415,6 +421,8 @@ func (e *Executor) rollUpLocked(j *Job, now time.Time) {
 			}
 		case Killed:
 			killed++
+		case Unknown:
+			unknown++
 		}
 		if el.status.Terminal() {
 			terminal++
@@ -433,9 +441,12 @@ func (e *Executor) rollUpLocked(j *Job, now time.Time) {
 	r.StartTime = start
 	switch {
 	case terminal < len(st.elems):
-		if running > 0 || terminal > 0 {
+		switch {
+		case running > 0 || terminal > 0:
 			r.Status = Running
-		} else {
+		case unknown > 0:
+			r.Status = Unknown
+		default:
 			r.Status = Pending
 		}
 		return

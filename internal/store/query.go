@@ -97,7 +97,7 @@ type rowQuerier interface {
 }
 
 func elements(ctx context.Context, q rowQuerier, job int64) ([]ElementState, error) {
-	rows, err := q.QueryContext(ctx, `SELECT idx, status, reason, detail, exit_code, host, start_time, finish_time
+	rows, err := q.QueryContext(ctx, `SELECT idx, status, reason, detail, exit_code, host, max_mem, start_time, finish_time
 		FROM elements WHERE job = ? ORDER BY idx`, job)
 	if err != nil {
 		return nil, err
@@ -110,7 +110,7 @@ func elements(ctx context.Context, q rowQuerier, job int64) ([]ElementState, err
 			status, reason      string
 			exit, start, finish sql.NullInt64
 		)
-		if err := rows.Scan(&e.Index, &status, &reason, &e.Detail, &exit, &e.Host, &start, &finish); err != nil {
+		if err := rows.Scan(&e.Index, &status, &reason, &e.Detail, &exit, &e.Host, &e.MaxMem, &start, &finish); err != nil {
 			return nil, err
 		}
 		e.Status, e.Reason = scheduler.Status(status), scheduler.Reason(reason)

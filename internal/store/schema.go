@@ -83,6 +83,11 @@ ALTER TABLE jobs ADD COLUMN superseded INTEGER NOT NULL DEFAULT 0;
 DROP INDEX jobs_key;
 CREATE UNIQUE INDEX jobs_key ON jobs(scheduler, job_id) WHERE superseded = 0;
 `,
+	// 3: peak memory per array element, as the scheduler reports it for
+	// each element (the job row has it for plain jobs).
+	`
+ALTER TABLE elements ADD COLUMN max_mem TEXT NOT NULL DEFAULT '';
+`,
 }
 
 // SchemaVersion is the schema this code writes.

@@ -122,7 +122,7 @@ func TestRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	elems := []ElementState{
-		{Index: 1, Status: scheduler.Done, Reason: scheduler.ReasonExitCode, ExitCode: intp(0), Host: "n1",
+		{Index: 1, Status: scheduler.Done, Reason: scheduler.ReasonExitCode, ExitCode: intp(0), Host: "n1", MaxMem: "74404K",
 			StartTime: t0.Add(time.Second), FinishTime: t0.Add(3 * time.Second)},
 		{Index: 2, Status: scheduler.Running, Detail: "RUN", Host: "n2", StartTime: t0.Add(2 * time.Second)},
 	}

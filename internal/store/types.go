@@ -94,6 +94,7 @@ type ElementState struct {
 	Detail     string
 	ExitCode   *int
 	Host       string
+	MaxMem     string
 	StartTime  time.Time
 	FinishTime time.Time
 }

@@ -112,10 +112,10 @@ func prepareApplier(ctx context.Context, tx *sql.Tx, now int64) (*applier, error
 		{&a.updJob, `UPDATE jobs SET status = ?, reason = ?, detail = ?, exit_code = ?, exec_host = ?, max_mem = ?,
 			start_time = ?, finish_time = ?, updated_at = ? WHERE id = ?`},
 		{&a.touchJob, `UPDATE jobs SET updated_at = ? WHERE id = ?`},
-		{&a.upsert, `INSERT INTO elements (job, idx, status, reason, detail, exit_code, host, start_time, finish_time, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		{&a.upsert, `INSERT INTO elements (job, idx, status, reason, detail, exit_code, host, max_mem, start_time, finish_time, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (job, idx) DO UPDATE SET status = excluded.status, reason = excluded.reason,
-				detail = excluded.detail, exit_code = excluded.exit_code, host = excluded.host,
+				detail = excluded.detail, exit_code = excluded.exit_code, host = excluded.host, max_mem = excluded.max_mem,
 				start_time = excluded.start_time, finish_time = excluded.finish_time, updated_at = excluded.updated_at`},
 		{&a.insEvent, `INSERT INTO events (job, idx, time, status, reason, detail, exit_code) VALUES (?, ?, ?, ?, ?, ?, ?)`},
 	}
@@ -287,7 +287,7 @@ func (a *applier) loadElements(ctx context.Context, tx *sql.Tx, job int64) (map[
 	if m, ok := a.elems[job]; ok {
 		return m, nil
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT idx, status, reason, detail, exit_code, host, start_time, finish_time
+	rows, err := tx.QueryContext(ctx, `SELECT idx, status, reason, detail, exit_code, host, max_mem, start_time, finish_time
 		FROM elements WHERE job = ?`, job)
 	if err != nil {
 		return nil, err
@@ -299,7 +299,7 @@ func (a *applier) loadElements(ctx context.Context, tx *sql.Tx, job int64) (map[
 			idx int
 			st  state
 		)
-		if err := rows.Scan(&idx, &st.status, &st.reason, &st.detail, &st.exit, &st.host, &st.start, &st.finish); err != nil {
+		if err := rows.Scan(&idx, &st.status, &st.reason, &st.detail, &st.exit, &st.host, &st.maxMem, &st.start, &st.finish); err != nil {
 			return nil, err
 		}
 		m[idx] = &st
@@ -316,11 +316,11 @@ func (a *applier) applyElement(ctx context.Context, job int64, elems map[int]*st
 	if !ok {
 		old = &state{}
 	}
-	n := old.merge(e.Status, e.Reason, e.Detail, e.ExitCode, e.Host, "", e.StartTime, e.FinishTime)
+	n := old.merge(e.Status, e.Reason, e.Detail, e.ExitCode, e.Host, e.MaxMem, e.StartTime, e.FinishTime)
 	if ok && n == *old {
 		return false, nil
 	}
-	if _, err := a.upsert.ExecContext(ctx, job, e.Index, n.status, n.reason, n.detail, nullable(n.exit), n.host,
+	if _, err := a.upsert.ExecContext(ctx, job, e.Index, n.status, n.reason, n.detail, nullable(n.exit), n.host, n.maxMem,
 		nullable(n.start), nullable(n.finish), a.now); err != nil {
 		return false, err
 	}

@@ -49,8 +49,13 @@ func classify(o *scheduler.Observation, stat, exitReason, pendReason string, cod
 		// UNKWN (mbatchd lost contact with the host; the job may still run),
 		// RUNKWN and anything newer: not terminal, the engine keeps asking.
 		o.Status = scheduler.Unknown
-		if stat == "" {
+		switch stat {
+		case "":
 			o.Detail = "no STAT in bjobs output"
+		case "UNKWN":
+			o.Detail = "UNKWN: LSF lost contact with the job's execution host; the job may still be running"
+		default:
+			o.Detail = stat + ": a state capi does not know"
 		}
 	}
 }
