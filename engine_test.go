@@ -965,7 +965,7 @@ func TestCancelByNameAndAll(t *testing.T) {
 	f.setStatus(done.ID(), 0, Done, 0)
 	mustPoll(t, e)
 
-	got, err := e.CancelByName(ctx, "p-align-*", false)
+	got, err := e.CancelByName(ctx, "p-align-*", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -991,16 +991,16 @@ func TestCancelByNameAndAll(t *testing.T) {
 		t.Errorf("finished matching job became %s", s)
 	}
 	// An empty pattern must never mean "everything".
-	if _, err := e.CancelByName(ctx, "", false); !errors.As(err, new(*ValueError)) {
+	if _, err := e.CancelByName(ctx, "", nil); !errors.As(err, new(*ValueError)) {
 		t.Errorf("empty pattern: err = %v, want *ValueError", err)
 	}
 	// '[' is a literal, not a malformed pattern: it simply matches nothing here.
-	if m, err := e.CancelByName(ctx, "[", false); err != nil || len(m) != 0 {
+	if m, err := e.CancelByName(ctx, "[", nil); err != nil || len(m) != 0 {
 		t.Errorf(`CancelByName("[") = %d jobs, %v; want none and no error`, len(m), err)
 	}
 
 	c := mustSubmit(t, e, spec(dir, "c", "true"))
-	all, err := e.CancelAll(ctx, true)
+	all, err := e.CancelAll(ctx, &CancelOptions{AsDone: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1016,7 +1016,7 @@ func TestCancelByNameAndAll(t *testing.T) {
 	if len(reqs) != 2 || len(reqs[1].Targets) != 2 || !reqs[1].AsDone {
 		t.Errorf("cancel requests = %+v", reqs)
 	}
-	if all, err := e.CancelAll(ctx, false); err != nil || len(all) != 0 {
+	if all, err := e.CancelAll(ctx, nil); err != nil || len(all) != 0 {
 		t.Errorf("CancelAll with nothing live = %v, %v", all, err)
 	}
 }

@@ -121,6 +121,18 @@ func New(cfg Config, opts *Options) (*Executor, error) {
 	return e, nil
 }
 
+// usable says why the executor cannot do work now: it was closed
+// (ErrClosed), or ctx has ended.
+func (e *Executor) usable(ctx context.Context) error {
+	e.mu.Lock()
+	closed := e.closed
+	e.mu.Unlock()
+	if closed {
+		return fmt.Errorf("%s executor: %w", e.sched.Name(), ErrClosed)
+	}
+	return ctx.Err()
+}
+
 // Config returns the executor's configuration with defaults filled in.
 func (e *Executor) Config() Config { return e.cfg }
 
@@ -357,7 +369,7 @@ func (e *Executor) jobName(spec JobSpec) string {
 }
 
 func (e *Executor) submit(ctx context.Context, spec JobSpec, arr *Array) (*Job, error) {
-	if err := ctx.Err(); err != nil {
+	if err := e.usable(ctx); err != nil {
 		return nil, err
 	}
 	// The script path is reserved (created empty) before rendering because
@@ -557,6 +569,9 @@ type CancelOptions struct {
 // ended is not an error. A job this executor does not track is cancelled at
 // the scheduler all the same.
 func (e *Executor) Cancel(ctx context.Context, id string, opts *CancelOptions) error {
+	if err := e.usable(ctx); err != nil {
+		return err
+	}
 	if opts == nil {
 		opts = &CancelOptions{}
 	}
@@ -584,7 +599,12 @@ func (e *Executor) Cancel(ctx context.Context, id string, opts *CancelOptions) e
 // MatchName; the full name, prefix included). On
 // schedulers that can, jobs of that name this executor does not track are
 // cancelled too (LSF: bkill -J pattern 0). It returns the jobs it marked.
-func (e *Executor) CancelByName(ctx context.Context, pattern string, asDone bool) ([]*Job, error) {
+// opts.Index is not allowed here; nil opts means the defaults.
+func (e *Executor) CancelByName(ctx context.Context, pattern string, opts *CancelOptions) ([]*Job, error) {
+	asDone, err := e.bulkCancelOptions(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
 	if pattern == "" {
 		return nil, &ValueError{Kind: "name pattern", Value: pattern, Hint: `give a name, with * as wildcard ("myapp-*")`}
 	}
@@ -608,8 +628,13 @@ func (e *Executor) CancelByName(ctx context.Context, pattern string, asDone bool
 	return matched, nil
 }
 
-// CancelAll cancels every tracked job that has not ended.
-func (e *Executor) CancelAll(ctx context.Context, asDone bool) ([]*Job, error) {
+// CancelAll cancels every tracked job that has not ended. opts.Index is
+// not allowed here; nil opts means the defaults.
+func (e *Executor) CancelAll(ctx context.Context, opts *CancelOptions) ([]*Job, error) {
+	asDone, err := e.bulkCancelOptions(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
 	var live []*Job
 	for _, j := range e.Jobs() {
 		if !j.Snapshot().Status.Terminal() {
@@ -624,6 +649,20 @@ func (e *Executor) CancelAll(ctx context.Context, asDone bool) ([]*Job, error) {
 	}
 	e.markCancelled(live, &CancelOptions{AsDone: asDone})
 	return live, nil
+}
+
+// bulkCancelOptions checks the options of a cancel of many jobs.
+func (e *Executor) bulkCancelOptions(ctx context.Context, opts *CancelOptions) (asDone bool, err error) {
+	if err := e.usable(ctx); err != nil {
+		return false, err
+	}
+	if opts == nil {
+		return false, nil
+	}
+	if opts.Index != nil {
+		return false, &ValueError{Kind: "cancel option", Value: "Index", Hint: "an element index applies to one job: use Cancel"}
+	}
+	return opts.AsDone, nil
 }
 
 func (e *Executor) cancelJobs(ctx context.Context, jobs []*Job, asDone bool) error {

@@ -366,6 +366,9 @@ type ListFilter struct {
 // durable store when there is one (so jobs of other processes and of
 // earlier days are included), else the jobs tracked in memory.
 func (e *Executor) List(ctx context.Context, f ListFilter) ([]Record, error) {
+	if err := e.usable(ctx); err != nil {
+		return nil, err
+	}
 	if e.db == nil {
 		var out []Record
 		for _, j := range e.Jobs() {
@@ -433,6 +436,9 @@ func (e *Executor) storedSnapshot(sr store.Record) Record {
 // from the durable store (and tracked from then on). An unknown id is an
 // error wrapping ErrNotFound.
 func (e *Executor) Get(ctx context.Context, id string) (*Job, error) {
+	if err := e.usable(ctx); err != nil {
+		return nil, err
+	}
 	if j, ok := e.Job(id); ok {
 		return j, nil
 	}

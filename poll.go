@@ -20,6 +20,9 @@ import (
 // towards that across polls that succeeded: a scheduler outage never turns
 // running jobs into zombies.
 func (e *Executor) Poll(ctx context.Context) error {
+	if err := e.usable(ctx); err != nil {
+		return err
+	}
 	q := scheduler.Query{AllUsers: e.cfg.PollAllUsers}
 	if e.cfg.JobNamePrefix != "" {
 		q.Prefix = script.SanitizeName(e.cfg.JobNamePrefix) + "-"

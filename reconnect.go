@@ -23,6 +23,9 @@ var ErrNoPrefix = fmt.Errorf("reconnect needs job_name_prefix to find this appli
 // executor's spool. Observations are applied by the next Poll. It returns
 // the jobs it started tracking.
 func (e *Executor) Reconnect(ctx context.Context) ([]*Job, error) {
+	if err := e.usable(ctx); err != nil {
+		return nil, err
+	}
 	var restored []*Job
 	if e.db != nil {
 		if err := e.recoverSubmits(ctx); err != nil {

@@ -41,6 +41,8 @@ var (
 	ErrClusterAPI = scheduler.ErrClusterAPI
 	ErrTransient  = scheduler.ErrTransient
 	ErrNotFound   = scheduler.ErrNotFound
+	// ErrClosed: the Executor was closed.
+	ErrClosed = scheduler.ErrClosed
 )
 
 type (

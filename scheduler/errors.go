@@ -15,10 +15,22 @@ var ErrClusterAPI = errors.New("cluster api error")
 // ErrTransient marks a failure that may succeed if tried again (a scheduler
 // that timed out, "Socket timed out", "Please wait"). The engine retries
 // submissions that fail with it; any other submit failure is permanent.
-var ErrTransient = errors.New("transient scheduler failure")
+var ErrTransient error = sentinel("transient scheduler failure")
 
 // ErrNotFound is returned when a job id is not known.
-var ErrNotFound = errors.New("job not found")
+var ErrNotFound error = sentinel("job not found")
+
+// ErrClosed is returned by an executor's methods after Close.
+var ErrClosed error = sentinel("executor closed")
+
+// sentinel is an error value that, like every error capi returns, matches
+// ErrClusterAPI.
+type sentinel string
+
+func (s sentinel) Error() string { return string(s) }
+
+// Is makes every sentinel match ErrClusterAPI.
+func (s sentinel) Is(target error) bool { return target == ErrClusterAPI }
 
 // ValueError is a value that capi cannot accept: a memory amount, a walltime,
 // a job name, a path that cannot be written into a script safely.

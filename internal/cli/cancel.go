@@ -74,14 +74,14 @@ func (o *cancelOptions) run(ctx context.Context, ids []string) error {
 		if err := s.reconnect(ctx); err != nil && !errors.Is(err, capi.ErrNoPrefix) {
 			return codeErr(err)
 		}
-		if cancelled, err = s.ex.CancelByName(ctx, o.name, o.asDone); err != nil {
+		if cancelled, err = s.ex.CancelByName(ctx, o.name, &capi.CancelOptions{AsDone: o.asDone}); err != nil {
 			return codeErr(err)
 		}
 	case o.all:
 		if err := s.reconnect(ctx); err != nil && !errors.Is(err, capi.ErrNoPrefix) {
 			return codeErr(err)
 		}
-		if cancelled, err = s.ex.CancelAll(ctx, o.asDone); err != nil {
+		if cancelled, err = s.ex.CancelAll(ctx, &capi.CancelOptions{AsDone: o.asDone}); err != nil {
 			return codeErr(err)
 		}
 	default:
