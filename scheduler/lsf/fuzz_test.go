@@ -48,7 +48,8 @@ func FuzzParseBJobs(f *testing.F) {
 // the document, so it gets an "x" in front.
 func FuzzBJobsNoise(f *testing.F) {
 	paths, _ := filepath.Glob(filepath.Join("testdata", "bjobs", "*"))
-	for _, p := range paths {
+	peer, _ := filepath.Glob(filepath.Join("testdata", "peer", "*.json"))
+	for _, p := range append(paths, peer...) {
 		b, err := os.ReadFile(p)
 		if err != nil {
 			f.Fatal(err)
