@@ -49,8 +49,8 @@
 // sbatch --parsable [extra args] SCRIPT. The id is the last non-empty line
 // of its output, with a ";cluster" suffix removed (printed with --clusters
 // or in a federation); "Submitted batch job N" is accepted too, with or
-// without "sbatch: " in front. A non-zero
-// exit is a *scheduler.SubmitError holding sbatch's words; it also wraps
+// without "sbatch: " in front. A non-zero exit is a
+// *scheduler.SubmitError holding sbatch's words; it also wraps
 // scheduler.ErrTransient when sbatch says the controller was unreachable or
 // busy (timed out, "Unable to contact slurm controller", "Resource
 // temporarily unavailable", connection refused, ...). With the controller
