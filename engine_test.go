@@ -1066,7 +1066,7 @@ func TestReconnect(t *testing.T) {
 func TestReconnectNeedsPrefix(t *testing.T) {
 	t.Parallel()
 	f := newFake()
-	e := newTestExecutor(t, f, Config{})
+	e := newTestExecutor(t, f, Config{InMemory: true})
 	defer e.Close()
 	_, err := e.Reconnect(context.Background())
 	if !errors.Is(err, ErrNoPrefix) || !errors.Is(err, ErrClusterAPI) {

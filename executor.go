@@ -64,6 +64,9 @@ type Executor struct {
 	lastPollOK bool
 	closed     bool
 	acctOutage outageLog
+	// failWrite, when set (tests only, under mu), makes store writes fail
+	// before they start.
+	failWrite func() error
 }
 
 // New creates an Executor for cfg.Executor.

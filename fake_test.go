@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
@@ -22,6 +23,29 @@ func TestMain(m *testing.M) {
 		os.Exit(childMain(mode)) // a child process of crash_test.go
 	}
 	goleak.VerifyTestMain(proctest.Wrap(m))
+}
+
+// engineStoreEnv set to 1 makes newTestExecutor use the job store.
+const engineStoreEnv = "CAPI_ENGINE_STORE"
+
+// TestEngineWithStore runs this package's tests again in a child process
+// with the job store on, so that the persistence seam is covered below the
+// end-to-end tests: every state change the engine tests make also goes
+// through the store's writer.
+func TestEngineWithStore(t *testing.T) {
+	if os.Getenv(engineStoreEnv) == "1" {
+		t.Skip("this is the run with the store")
+	}
+	if testing.Short() {
+		t.Skip("-short")
+	}
+	t.Parallel()
+	cmd := exec.Command(os.Args[0], "-test.count=1", "-test.skip=^TestEngineWithStore$")
+	cmd.Env = append(os.Environ(), engineStoreEnv+"=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("the engine tests fail with the job store on: %v\n%s", err, out)
+	}
 }
 
 // fakeSched is a hand-written scheduler whose queue the test scripts. Each
@@ -232,7 +256,9 @@ var (
 // temp dir). The caller closes it (inside the synctest bubble if any).
 func newTestExecutor(t *testing.T, s scheduler.Scheduler, cfg Config) *Executor {
 	t.Helper()
-	cfg.InMemory = true
+	// In memory, unless asked for (a test that needs it) or run again with
+	// the job store by TestEngineWithStore.
+	cfg.InMemory = cfg.InMemory || os.Getenv(engineStoreEnv) != "1"
 	if cfg.StateDir == "" {
 		cfg.StateDir = t.TempDir()
 	}

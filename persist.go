@@ -95,18 +95,34 @@ func (e *Executor) flush(ctx context.Context) error {
 	defer e.flushMu.Unlock()
 	e.mu.Lock()
 	changes := e.takeChangesLocked()
+	fault := e.failWrite
 	e.mu.Unlock()
 	if len(changes) == 0 {
 		return nil
 	}
-	unknown, err := e.db.ApplyPoll(ctx, changes)
+	var unknown []store.Key
+	var err error
+	if fault != nil {
+		err = fault()
+	}
+	if err == nil {
+		unknown, err = e.db.ApplyPoll(ctx, changes)
+	}
 	if err != nil {
-		// Keep the changes for the next flush: the store being busy for a
-		// moment must not lose a state.
+		// Keep every change, the job row and each element, for the next
+		// flush: a store busy for a moment, or a write cut short, must not
+		// lose a state.
 		e.mu.Lock()
 		for _, c := range changes {
-			if j := e.jobs[c.Key.JobID]; j != nil {
+			j := e.jobs[c.Key.JobID]
+			if j == nil {
+				continue
+			}
+			if c.Job != nil {
 				e.markDirtyLocked(j, -1)
+			}
+			for _, es := range c.Elements {
+				e.markDirtyLocked(j, es.Index-j.st.rec.Array.First)
 			}
 		}
 		e.mu.Unlock()
@@ -166,14 +182,24 @@ func (e *Executor) openStore() error {
 	return nil
 }
 
-// closeStore stops the flusher, writes what is pending and closes the store.
+// closeTimeout bounds how long Close waits to write what is pending.
+const closeTimeout = 30 * time.Second
+
+// closeStore stops the flusher, writes what is pending and closes the
+// store. A write that fails or takes longer than closeTimeout is an error:
+// the caller learns that the store lacks the last states.
 func (e *Executor) closeStore() error {
 	if e.db == nil {
 		return nil
 	}
 	close(e.flushStop)
 	<-e.flushDone
-	err := e.flush(context.Background())
+	ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
+	defer cancel()
+	err := e.flush(ctx)
+	if err != nil {
+		err = fmt.Errorf("closing: the job store lacks the latest job states: %w", err)
+	}
 	return errors.Join(err, e.db.Close())
 }
 

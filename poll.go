@@ -92,7 +92,9 @@ func (e *Executor) Poll(ctx context.Context) error {
 	}
 	purged := e.purgeLocked(now)
 	e.mu.Unlock()
-	err = e.flush(ctx)
+	// What this poll learnt is written even when the caller gives up now
+	// (a command exiting mid-poll): the store must not lag behind.
+	err = e.flush(context.WithoutCancel(ctx))
 	if len(purged) > 0 && e.db != nil {
 		if perr := e.db.MarkPurged(ctx, purged); perr != nil {
 			e.log.Warn("job store: marking purged jobs", "err", perr)
