@@ -158,7 +158,7 @@ func bjobsDoc(n int, isArray func(int) bool) []byte {
 }
 
 // squeueOutput renders the workload as the poll of scheduler/slurm prints
-// it: "squeue --noheader --states=all --user=U -O ArrayJobID:|,
+// it: "squeue --states=all --user=U -O ArrayJobID:|,
 // ArrayTaskID:|,State:|,Reason:|,exit_code:|,SubmitTime:|,StartTime:|,
 // EndTime:|,NodeList:|,Name:" (layout of testdata/squeue/long-*.txt).
 // Without -r, squeue folds an array's pending elements into one row with a
@@ -166,6 +166,8 @@ func bjobsDoc(n int, isArray func(int) bool) []byte {
 func squeueOutput(n int) []byte {
 	var b bytes.Buffer
 	b.Grow(n * 200)
+	// capi's marker: the header of the fields it asked for.
+	b.WriteString("ARRAY_JOB_ID|ARRAY_TASK_ID|STATE|REASON|EXIT_CODE|SUBMIT_TIME|START_TIME|END_TIME|NODELIST|NAME\n")
 	row := func(id int, task string, st benchState, name string, k int) {
 		submit := fmt.Sprintf("2026-11-%02dT09:%02d:00", k%9+10, k%60)
 		start := fmt.Sprintf("2026-11-%02dT10:%02d:00", k%9+10, k%60)
@@ -341,7 +343,10 @@ func (r *cannedRunner) Run(_ context.Context, _ scheduler.Command) (scheduler.Re
 func newBenchExecutor(b *testing.B, executor string, out []byte, n int) (*Executor, *cannedRunner) {
 	b.Helper()
 	run := &cannedRunner{out: out}
-	e, err := New(Config{Executor: executor, InMemory: true, JobNamePrefix: benchPrefix, StateDir: b.TempDir()}, &Options{Runner: run})
+	// The canned jobs ended on fixed past dates; a long retention keeps
+	// Reconnect from leaving them out as ended long ago.
+	e, err := New(Config{Executor: executor, InMemory: true, JobNamePrefix: benchPrefix, StateDir: b.TempDir(),
+		CompletedRetention: 100 * 365 * 24 * time.Hour}, &Options{Runner: run})
 	if err != nil {
 		b.Fatal(err)
 	}

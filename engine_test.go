@@ -3,6 +3,7 @@ package clusterapi
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -1173,4 +1174,52 @@ func TestElementMaxMem(t *testing.T) {
 		t.Fatal(err)
 	}
 	check(r.Snapshot())
+}
+
+// Jobs past completed_retention stay purged: Reconnect does not track them
+// again because the scheduler (the local spool, a bjobs -a) still lists
+// them, with the job store (they are purged there) or without one (their
+// finish time says they ended long ago).
+func TestReconnectLeavesPurgedJobsAlone(t *testing.T) {
+	t.Parallel()
+	for _, inMemory := range []bool{false, true} {
+		t.Run(fmt.Sprintf("in_memory=%v", inMemory), func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			f := newFake()
+			cfg := Config{StateDir: dir, InMemory: inMemory, JobNamePrefix: "p", CompletedRetention: time.Hour}
+			e, err := New(cfg, &Options{Scheduler: f})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ids []string
+			for i := range 5 {
+				j := mustSubmit(t, e, spec(dir, fmt.Sprintf("old%d", i), "true"))
+				ids = append(ids, j.ID())
+				f.set(j.ID(), scheduler.Observation{Name: "p-" + fmt.Sprintf("old%d", i), Status: Done, HasExit: true,
+					FinishTime: time.Now().Add(-2 * time.Hour)})
+			}
+			mustPoll(t, e)
+			// The store marks them purged when a process restores them.
+			if !inMemory {
+				if _, err := e.Reconnect(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			e.Close()
+
+			again, err := New(cfg, &Options{Scheduler: f})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer again.Close()
+			jobs, err := again.Reconnect(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, j := range jobs {
+				t.Errorf("job %s, ended 2 h ago with a retention of 1 h, is tracked again: %+v", j.ID(), j.Snapshot())
+			}
+		})
+	}
 }

@@ -74,13 +74,25 @@ func (e *Executor) Reconnect(ctx context.Context) ([]*Job, error) {
 		}
 		f.obs = append(f.obs, o)
 	}
+	// Jobs the store knows were restored above, or were purged: a job past
+	// completed_retention does not come back as tracked because the
+	// scheduler (the local spool) still lists it.
+	var known map[string]bool
+	if e.db != nil {
+		if known, err = e.db.Known(ctx, e.sched.Name(), order); err != nil {
+			return nil, fmt.Errorf("reconnect: job store: %w", err)
+		}
+	}
 	adopted := restored
 	now := time.Now()
 	for _, id := range order {
-		if _, tracked := e.Job(id); tracked {
+		if _, tracked := e.Job(id); tracked || known[id] {
 			continue
 		}
 		f := byID[id]
+		if e.endedLongAgo(f.obs, now) {
+			continue
+		}
 		if f.rec.Array != nil {
 			f.rec.Array.First, f.rec.Array.Last = f.minI, f.maxI
 		}
@@ -91,4 +103,16 @@ func (e *Executor) Reconnect(ctx context.Context) ([]*Job, error) {
 		adopted = append(adopted, j)
 	}
 	return adopted, nil
+}
+
+// endedLongAgo reports whether every observation of a job says it ended
+// more than completed_retention ago: the retention rule for jobs found
+// through the scheduler alone.
+func (e *Executor) endedLongAgo(obs []scheduler.Observation, now time.Time) bool {
+	for _, o := range obs {
+		if !o.Status.Terminal() || o.FinishTime.IsZero() || !e.expired(o.FinishTime, now) {
+			return false
+		}
+	}
+	return len(obs) > 0
 }

@@ -92,6 +92,38 @@ func (s *Store) getOne(ctx context.Context, where, what string, args ...any) (Re
 	return r, nil
 }
 
+// Known returns which of ids the store holds a current record of for
+// scheduler, purged ones included: one query, however many ids.
+func (s *Store) Known(ctx context.Context, scheduler string, ids []string) (map[string]bool, error) {
+	known := make(map[string]bool)
+	for chunk := range slices.Chunk(ids, 500) {
+		args := make([]any, 0, len(chunk)+1)
+		args = append(args, scheduler)
+		for _, id := range chunk {
+			args = append(args, id)
+		}
+		rows, err := s.r.QueryContext(ctx, `SELECT job_id FROM jobs WHERE scheduler = ? AND superseded = 0 AND job_id IN (?`+
+			strings.Repeat(", ?", len(chunk)-1)+`)`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("job store: looking up job ids: %w", s.wrap(err))
+		}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("job store: looking up job ids: %w", s.wrap(err))
+			}
+			known[id] = true
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, fmt.Errorf("job store: looking up job ids: %w", s.wrap(err))
+		}
+	}
+	return known, nil
+}
+
 type rowQuerier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }

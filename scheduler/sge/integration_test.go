@@ -194,7 +194,8 @@ func waitStatus(t *testing.T, s *Scheduler, j itJob, st scheduler.Status, within
 
 func exitFile(t *testing.T, j itJob, index int) (int, bool) {
 	t.Helper()
-	return script.ReadExitFile(script.ExitFilePath(j.script, j.id, index, j.job.Array != nil))
+	ex, ok := script.ReadExitFile(script.ExitFilePath(j.script, j.id, index, j.job.Array != nil))
+	return ex.Code, ok
 }
 
 func readLog(t *testing.T, path string) string {

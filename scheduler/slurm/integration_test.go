@@ -240,13 +240,16 @@ func (c *cluster) resolveMissing(t *testing.T, sub submission, missing []int, fi
 		if _, done := final[k]; done {
 			continue
 		}
-		code, ok := script.ReadExitFile(script.ExitFilePath(sub.script, sub.id, k, k >= 0))
+		ex, ok := script.ReadExitFile(script.ExitFilePath(sub.script, sub.id, k, k >= 0))
 		if !ok {
 			continue
 		}
-		o := scheduler.Observation{ID: sub.id, Index: k, InArray: k >= 0, ExitCode: code, HasExit: true,
+		o := scheduler.Observation{ID: sub.id, Index: k, InArray: k >= 0, ExitCode: ex.Code, HasExit: true,
 			Status: scheduler.Done, Detail: "from the exit file"}
-		if code != 0 {
+		switch {
+		case ex.Signal != 0: // scancel or the time limit: SIGTERM to the job's shell
+			o.Status, o.Reason = scheduler.Killed, scheduler.ReasonCancelled
+		case ex.Code != 0:
 			o.Status, o.Reason = scheduler.Failed, scheduler.ReasonExitCode
 		}
 		final[k] = o
@@ -286,9 +289,9 @@ func oddDir(t *testing.T) string {
 func checkExitFile(t *testing.T, sub submission, index int, want int) {
 	t.Helper()
 	path := script.ExitFilePath(sub.script, sub.id, index, index >= 0)
-	code, ok := script.ReadExitFile(path)
-	if !ok || code != want {
-		t.Errorf("exit file %s: %d, %v; want %d", path, code, ok, want)
+	ex, ok := script.ReadExitFile(path)
+	if !ok || ex.Code != want {
+		t.Errorf("exit file %s: %+v, %v; want exit status %d", path, ex, ok, want)
 	}
 }
 
