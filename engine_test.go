@@ -1192,10 +1192,8 @@ func TestReconnectLeavesPurgedJobsAlone(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var ids []string
 			for i := range 5 {
 				j := mustSubmit(t, e, spec(dir, fmt.Sprintf("old%d", i), "true"))
-				ids = append(ids, j.ID())
 				f.set(j.ID(), scheduler.Observation{Name: "p-" + fmt.Sprintf("old%d", i), Status: Done, HasExit: true,
 					FinishTime: time.Now().Add(-2 * time.Hour)})
 			}
