@@ -59,8 +59,8 @@ func TestSubmitRendersScript(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fi.Mode().Perm() != 0o755 {
-		t.Errorf("script mode = %v, want 0755", fi.Mode().Perm())
+	if fi.Mode().Perm() != 0o700 {
+		t.Errorf("script mode = %v, want 0700 (the owner alone: it carries --env values)", fi.Mode().Perm())
 	}
 	content, err := os.ReadFile(wantPath)
 	if err != nil {

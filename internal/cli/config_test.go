@@ -137,6 +137,20 @@ func TestDoctor(t *testing.T) {
 			t.Errorf("doctor lacks %q:\n%s", want, r.out)
 		}
 	}
+	if strings.Contains(r.out, "readable by other users") {
+		t.Errorf("doctor warns about a private state dir:\n%s", r.out)
+	}
+	// A state dir made by an older capi (0755) is a warning, with the fix.
+	if err := os.Chmod(e.state, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	r = doctor("local", bin)
+	if !strings.Contains(r.out, "[warn] state dir") || !strings.Contains(r.out, e.state+" is readable by other users") || !strings.Contains(r.out, "chmod go-rwx "+e.state) {
+		t.Errorf("doctor does not warn about a state dir others can read, with the chmod to run:\n%s", r.out)
+	}
+	if err := os.Chmod(e.state, 0o700); err != nil {
+		t.Fatal(err)
+	}
 
 	r = doctor("slurm", bin)
 	wantCode(t, r, ExitScheduler)

@@ -38,7 +38,8 @@ state dir is not writable.`,
 		Example: `  capi doctor
   capi --executor slurm doctor
   capi doctor --json | jq '.[] | select(.status != "ok")'`,
-		Args: cobra.NoArgs,
+		Args:        noArgs,
+		Annotations: jsonOK,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return o.run(cmd.Context())
 		},
@@ -123,6 +124,9 @@ func (o *doctorOptions) run(ctx context.Context) error {
 			exitCode = max(exitCode, ExitScheduler)
 		} else {
 			add("state dir", "ok", "%s (writable)", stateDir)
+		}
+		for _, p := range readableByOthers(stateDir) {
+			add("state dir", "warn", "%s is readable by other users; it holds your jobs' commands and history: chmod go-rwx %s", p, p)
 		}
 	}
 	if executor == "local" {
@@ -267,9 +271,22 @@ func firstLine(s string) string {
 	return "(no output)"
 }
 
+// readableByOthers lists the state dir and the job store files in it that
+// users other than the owner can read (older capi versions created them
+// 0755/0644; new ones are 0700/0600).
+func readableByOthers(stateDir string) []string {
+	var out []string
+	for _, p := range []string{stateDir, filepath.Join(stateDir, "jobs.db")} {
+		if st, err := os.Stat(p); err == nil && st.Mode().Perm()&0o044 != 0 {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 // writable checks that dir exists (creating it) and accepts files.
 func writable(dir string) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
 	f, err := os.CreateTemp(dir, ".capi-doctor-*")

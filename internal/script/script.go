@@ -256,6 +256,11 @@ func ParseExit(s string) (e Exit, ok bool) {
 	return Exit{Code: n}, true
 }
 
+// scriptMode lets the owner alone read and run a job script: it carries
+// the job's --env values (tokens, passwords), and the scheduler runs it as
+// the owner.
+const scriptMode = 0o700
+
 // Writer chooses script paths {dir}/{name}.{counter}.sh with a counter no
 // other file uses, also across processes: a path is reserved by creating
 // the file exclusively.
@@ -279,7 +284,7 @@ func (w *Writer) Reserve(dir, safeName string) (string, error) {
 	n := max(w.next[key], 1)
 	for {
 		path := filepath.Join(dir, safeName+"."+strconv.Itoa(n)+".sh")
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o755)
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, scriptMode)
 		if os.IsExist(err) {
 			n++
 			continue
@@ -311,9 +316,9 @@ func (w *Writer) NextPath(dir, safeName string) string {
 // Fill writes a reserved script's content and makes it executable
 // whatever the umask. On failure the reserved file is removed.
 func (w *Writer) Fill(path string, content []byte) error {
-	err := os.WriteFile(path, content, 0o755)
+	err := os.WriteFile(path, content, scriptMode)
 	if err == nil {
-		err = os.Chmod(path, 0o755)
+		err = os.Chmod(path, scriptMode)
 	}
 	if err != nil {
 		os.Remove(path)

@@ -288,8 +288,8 @@ func TestWriterCountersNeverCollide(t *testing.T) {
 		t.Errorf("%d scripts, want 40", len(seen))
 	}
 	fi, err := os.Stat(filepath.Join(dir, "same.1.sh"))
-	if err != nil || fi.Mode().Perm() != 0o755 {
-		t.Errorf("mode = %v, %v; want 0755", fi.Mode(), err)
+	if err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf("mode = %v, %v; want 0700", fi.Mode(), err)
 	}
 }
 

@@ -57,6 +57,12 @@ func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(abs), 0o700); err != nil {
 		return nil, fmt.Errorf("job store: cannot create its directory: %w (set state_dir to a writable directory)", err)
 	}
+	// The store holds the commands, metadata and paths of every job the
+	// user ran: readable by the owner only. SQLite gives its -wal and -shm
+	// files the database file's mode, so creating it first is enough.
+	if f, err := os.OpenFile(abs, os.O_RDONLY|os.O_CREATE, 0o600); err == nil {
+		f.Close()
+	}
 	s := &Store{path: abs, now: time.Now, pid: os.Getpid()}
 	if opts != nil && opts.Now != nil {
 		s.now = opts.Now

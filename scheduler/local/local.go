@@ -101,7 +101,7 @@ func New(opts scheduler.Options) (*Scheduler, error) {
 	}
 	s.lastID = s.sp.maxID()
 	s.ownerID = fmt.Sprintf("%d-%d", os.Getpid(), time.Now().UnixNano())
-	owner, err := os.OpenFile(s.ownerPath(s.ownerID), os.O_RDWR|os.O_CREATE, 0o644)
+	owner, err := os.OpenFile(s.ownerPath(s.ownerID), os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("local executor: %w", err)
 	}
@@ -365,7 +365,7 @@ func (s *Scheduler) usedSlots() int {
 // startLocked starts one element; s.mu and the spool lock are held.
 func (s *Scheduler) startLocked(j *jobFile, el string) error {
 	runPath := s.sp.runPath(j.ID, el)
-	run, err := os.OpenFile(runPath, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	run, err := os.OpenFile(runPath, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return err
 	}
@@ -419,7 +419,7 @@ func (s *Scheduler) startLocked(j *jobFile, el string) error {
 	now := time.Now()
 	fmt.Fprintf(run, "%d %d\n", cmd.Process.Pid, now.UnixNano())
 	key := j.ID + "." + el
-	if err := os.WriteFile(filepath.Join(s.sp.dir, "running", key), []byte(strconv.Itoa(j.CPUs)), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(s.sp.dir, "running", key), []byte(strconv.Itoa(j.CPUs)), 0o600); err != nil {
 		s.log.Warn("local executor: slot table entry", "err", err)
 	}
 	p := &proc{job: j, el: el, start: now, cmd: cmd}
@@ -727,7 +727,7 @@ func (s *Scheduler) Cancel(ctx context.Context, req scheduler.CancelRequest) err
 			if exists(s.sp.endPath(t.ID, el)) {
 				continue
 			}
-			if err := os.WriteFile(s.sp.cancelPath(t.ID, el), nil, 0o644); err != nil {
+			if err := os.WriteFile(s.sp.cancelPath(t.ID, el), nil, 0o600); err != nil {
 				unlock()
 				return fmt.Errorf("local executor: cancel %s: %w", t.ID, err)
 			}

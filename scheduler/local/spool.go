@@ -61,7 +61,7 @@ func (s spool) cancelPath(id, el string) string {
 
 func (s spool) init() error {
 	for _, d := range []string{"jobs", "running", "owners"} {
-		if err := os.MkdirAll(filepath.Join(s.dir, d), 0o755); err != nil {
+		if err := os.MkdirAll(filepath.Join(s.dir, d), 0o700); err != nil {
 			return fmt.Errorf("local executor spool %s: %w", s.dir, err)
 		}
 	}
@@ -70,7 +70,7 @@ func (s spool) init() error {
 
 // lock takes the spool-wide lock; the returned func releases it.
 func (s spool) lock() (func(), error) {
-	f, err := os.OpenFile(filepath.Join(s.dir, "lock"), os.O_RDWR|os.O_CREATE, 0o644)
+	f, err := os.OpenFile(filepath.Join(s.dir, "lock"), os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("local executor spool lock: %w", err)
 	}
@@ -110,7 +110,7 @@ func (s spool) maxID() int {
 func (s spool) createJob(j *jobFile, hint int) (int, error) {
 	for n := hint + 1; ; n++ {
 		id := strconv.Itoa(n)
-		err := os.Mkdir(s.jobDir(id), 0o755)
+		err := os.Mkdir(s.jobDir(id), 0o700)
 		if os.IsExist(err) {
 			continue
 		}
@@ -120,7 +120,7 @@ func (s spool) createJob(j *jobFile, hint int) (int, error) {
 		j.ID = id
 		b, err := json.Marshal(j)
 		if err == nil {
-			err = os.WriteFile(filepath.Join(s.jobDir(id), "job.json"), b, 0o644)
+			err = os.WriteFile(filepath.Join(s.jobDir(id), "job.json"), b, 0o600)
 		}
 		if err != nil {
 			os.RemoveAll(s.jobDir(id))
@@ -181,7 +181,7 @@ func exists(p string) bool {
 // in other processes never see a half-written file.
 func writeFileAtomic(path string, data []byte) error {
 	tmp := path + ".tmp" + strconv.Itoa(os.Getpid())
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+	if err := os.WriteFile(tmp, data, 0o600); err != nil {
 		return err
 	}
 	if err := os.Rename(tmp, path); err != nil {
