@@ -30,20 +30,28 @@ func newArrayCmd(g *globals) *cobra.Command {
 its index in $CAPI_ARRAY_INDEX (and in the scheduler's own variable:
 $LSB_JOBINDEX, $SLURM_ARRAY_TASK_ID, $SGE_TASK_ID, $ARRAY_INDEX).
 
+The words after -- are quoted one by one, so a variable in them reaches the
+program as written, unexpanded; to use the index in the command line, give one
+shell command: sh -c '... "$CAPI_ARRAY_INDEX"', or read the variable in the
+program.
+
 Without --wait capi prints the array's id and exits. With --wait it shows a
-progress bar (done/failed/running/pending) on a terminal, plain progress
+one-line progress bar on a terminal (elements ended of all, then done, failed,
+running, pending and killed counts, then the time waited), plain progress
 lines otherwise, reports the failed indices at the end, and exits 0 if every
 element is done, 1 if any failed, 130 if the array was killed. Ctrl-C while
-waiting cancels the array.`,
-		Example: `  capi array --range 1-100 -- ./process.sh '$CAPI_ARRAY_INDEX'
-  capi array --range 1-200 --max-concurrent 4 --wait -- sh -c 'python step.py --chunk $CAPI_ARRAY_INDEX'
+waiting cancels the array and exits 130.`,
+		Example: `  capi array --range 1-100 -- sh -c './process.sh "$CAPI_ARRAY_INDEX"'
+  capi array --range 1-200 --max-concurrent 4 --wait -- sh -c 'python step.py --chunk "$CAPI_ARRAY_INDEX"'
+  capi array --range 1-10 -- ./task.sh     # task.sh reads $CAPI_ARRAY_INDEX
   capi --executor slurm array --range 0-9 --cpus 2 --json -- ./task.sh`,
-		Args: cobra.ArbitraryArgs,
+		Args:        cobra.ArbitraryArgs,
+		Annotations: jsonOK,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return o.run(cmd.Context(), args)
 		},
 	}
-	o.res.register(cmd.Flags())
+	o.res.register(cmd.Flags(), true)
 	f := cmd.Flags()
 	f.StringVar(&o.rng, "range", "", "indices FIRST-LAST, e.g. 1-100 (required)")
 	f.IntVar(&o.maxConcurrent, "max-concurrent", 0, "at most this many elements run at once (0 = no limit)")
@@ -84,6 +92,9 @@ func (o *arrayOptions) run(ctx context.Context, argv []string) error {
 	if err != nil {
 		return err
 	}
+	if err := o.res.checkDirs(); err != nil {
+		return err
+	}
 	ex, err := o.newExecutor()
 	if err != nil {
 		return err
@@ -107,7 +118,13 @@ func (o *arrayOptions) run(ctx context.Context, argv []string) error {
 		defer stopSignals()
 	}
 	start := time.Now()
-	job, err := ex.SubmitArray(ctx, spec, arr)
+	submitCtx := ctx
+	if o.wait {
+		// An interrupt during the submit is answered by cancelling the
+		// array once it exists, not by abandoning the submit half way.
+		submitCtx = context.WithoutCancel(ctx)
+	}
+	job, err := ex.SubmitArray(submitCtx, spec, arr)
 	if err != nil {
 		return codeErr(err)
 	}
@@ -118,7 +135,7 @@ func (o *arrayOptions) run(ctx context.Context, argv []string) error {
 	if !o.json {
 		fmt.Fprintf(o.io.Out, "submitted array %s (%s), %d elements\n", job.ID(), job.Snapshot().Name, arr.Len())
 	}
-	rec, err := o.follow(ex, job, start, sigs)
+	rec, interrupted, err := o.follow(ex, job, start, sigs)
 	if err != nil {
 		return err
 	}
@@ -129,6 +146,11 @@ func (o *arrayOptions) run(ctx context.Context, argv []string) error {
 	} else {
 		o.report(rec)
 	}
+	if interrupted {
+		// Whatever the elements that ended before did: the user stopped
+		// the array, and 130 says so (as for every command).
+		return &exitError{code: ExitKilled}
+	}
 	if code := outcome([]capi.Record{rec}); code != ExitOK {
 		return &exitError{code: code}
 	}
@@ -137,14 +159,20 @@ func (o *arrayOptions) run(ctx context.Context, argv []string) error {
 
 // follow shows progress until the array is terminal. An interrupt cancels
 // the array; a second one stops waiting.
-func (o *arrayOptions) follow(ex *capi.Executor, job *capi.Job, start time.Time, sigs <-chan os.Signal) (capi.Record, error) {
+func (o *arrayOptions) follow(ex *capi.Executor, job *capi.Job, start time.Time, sigs <-chan os.Signal) (rec capi.Record, interrupted bool, err error) {
+	con := o.console()
+	defer con.close()
 	var p progress
 	if !o.json {
-		p = newProgress(o.globals)
+		p = newProgress(o.globals, con)
+	}
+	show := func() {
+		if p != nil {
+			p.update(job.Snapshot(), time.Since(start))
+		}
 	}
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
-	interrupted := false
 	for {
 		select {
 		case <-job.Done():
@@ -152,26 +180,34 @@ func (o *arrayOptions) follow(ex *capi.Executor, job *capi.Job, start time.Time,
 			if p != nil {
 				p.final(rec, time.Since(start))
 			}
-			return rec, nil
+			return rec, interrupted, nil
 		case <-sigs:
 			if interrupted {
-				return job.Snapshot(), &exitError{code: ExitKilled, err: fmt.Errorf("stopped waiting for array %s; it was asked to cancel", job.ID())}
+				if p != nil {
+					p.final(job.Snapshot(), time.Since(start))
+				}
+				return job.Snapshot(), true, &exitError{code: ExitKilled, err: fmt.Errorf("stopped waiting for array %s; it was asked to cancel", job.ID())}
 			}
 			interrupted = true
 			if p != nil {
 				p.interrupt()
 			}
-			fmt.Fprintf(o.io.ErrOut, "capi: interrupted, cancelling array %s\n", job.ID())
+			o.line().write(o.io.ErrOut, fmt.Sprintf("capi: interrupted, cancelling array %s\n", job.ID()))
 			cctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			err := ex.Cancel(cctx, job.ID(), nil)
 			cancel()
 			if err != nil {
-				return job.Snapshot(), &exitError{code: ExitScheduler, err: fmt.Errorf("cancel array %s: %w", job.ID(), err)}
+				return job.Snapshot(), true, &exitError{code: ExitScheduler, err: fmt.Errorf("cancel array %s: %w", job.ID(), err)}
 			}
-		case <-tick.C:
+			show()
+		case <-con.resized():
+			con.resize()
 			if p != nil {
-				p.update(job.Snapshot(), time.Since(start))
+				p.resized(con.cols)
 			}
+			show()
+		case <-tick.C:
+			show()
 		}
 	}
 }
@@ -185,7 +221,10 @@ func (o *arrayOptions) report(rec capi.Record) {
 	c := a.Counts
 	fmt.Fprintf(o.io.Out, "array %s (%s) %s: %d done, %d failed, %d killed of %d\n",
 		rec.ID, rec.Name, rec.Status, c.Done, c.Failed, c.Killed, len(a.Elements))
-	if len(a.FailedIndices) > 0 {
-		fmt.Fprintf(o.io.Out, "failed indices: %s\n", joinInts(a.FailedIndices))
+	if failed := indicesWith(a, capi.Failed); len(failed) > 0 {
+		fmt.Fprintf(o.io.Out, "failed indices: %s\n", indexRanges(failed))
+	}
+	if killed := indicesWith(a, capi.Killed); len(killed) > 0 {
+		fmt.Fprintf(o.io.Out, "killed indices: %s\n", indexRanges(killed))
 	}
 }

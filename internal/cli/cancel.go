@@ -26,7 +26,7 @@ func newCancelCmd(g *globals) *cobra.Command {
 		Long: `Cancel jobs. Running jobs are stopped (the local executor sends SIGTERM to the
 whole process tree, then SIGKILL after 5 s); pending ones never start. The jobs
 are recorded killed, or done with --done. Cancelling a job that already ended
-is not an error.
+is not an error: capi says that nothing was cancelled, and exits 0.
 
 --name matches the full job name (job_name_prefix included) with '*' as a
 wildcard; --all cancels every unfinished job capi knows.`,
@@ -34,7 +34,9 @@ wildcard; --all cancels every unfinished job capi knows.`,
   capi cancel 1234 --index 7
   capi cancel --name 'myapp-align*'
   capi cancel --all --done`,
-		Args: cobra.ArbitraryArgs,
+		Args:              cobra.ArbitraryArgs,
+		Annotations:       jsonOK,
+		ValidArgsFunction: g.completeJobs(true, false),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return o.run(cmd.Context(), args)
 		},
@@ -69,6 +71,7 @@ func (o *cancelOptions) run(ctx context.Context, ids []string) error {
 	}
 	defer s.Close()
 	var cancelled []*capi.Job
+	var already []capi.Record // named by id, but ended before
 	switch {
 	case o.name != "":
 		if err := s.reconnect(ctx); err != nil && !errors.Is(err, capi.ErrNoPrefix) {
@@ -94,6 +97,10 @@ func (o *cancelOptions) run(ctx context.Context, ids []string) error {
 			if err != nil {
 				return err
 			}
+			if ended(j.Snapshot(), opts.Index) {
+				already = append(already, j.Snapshot())
+				continue
+			}
 			if err := s.ex.Cancel(ctx, id, opts); err != nil {
 				if errors.Is(err, capi.ErrNotFound) {
 					return &exitError{code: ExitUsage, err: fmt.Errorf("cancel %s: %w", id, err)}
@@ -108,13 +115,50 @@ func (o *cancelOptions) run(ctx context.Context, ids []string) error {
 		recs[i] = j.Snapshot()
 	}
 	if o.json {
-		return writeJSON(o.io.Out, recordList(recs))
+		return writeJSON(o.io.Out, recordList(append(recs, already...)))
 	}
-	if len(recs) == 0 {
-		fmt.Fprintln(o.io.ErrOut, "no unfinished jobs matched")
+	for _, r := range already {
+		what, how := describe(r), endedHow(r.Status, r.ExitCode, r.Reason)
+		if o.index >= 0 && r.Array != nil {
+			what = fmt.Sprintf("element %d of job %s (%s)", o.index, r.ID, r.Name)
+			for _, el := range r.Array.Elements {
+				if el.Index == o.index {
+					how = endedHow(el.Status, el.ExitCode, el.Reason)
+				}
+			}
+		}
+		fmt.Fprintf(o.io.ErrOut, "capi: %s had already ended (%s); nothing was cancelled\n", what, how)
+	}
+	if len(recs) == 0 && len(already) == 0 {
+		fmt.Fprintln(o.io.ErrOut, "capi: no unfinished jobs matched; nothing was cancelled")
 	}
 	for _, r := range recs {
 		fmt.Fprintln(o.io.Out, summary(r))
 	}
 	return nil
+}
+
+// endedHow says how a job ended: "done, exit 0", "killed (cancelled)".
+func endedHow(st capi.Status, exit *int, reason capi.Reason) string {
+	s := string(st)
+	if exit != nil {
+		s += fmt.Sprintf(", exit %d", *exit)
+	}
+	if reason != "" && reason != capi.ReasonExitCode {
+		s += fmt.Sprintf(" (%s)", reason)
+	}
+	return s
+}
+
+// ended reports whether the job, or its element index, has ended already.
+func ended(r capi.Record, index *int) bool {
+	if index != nil && r.Array != nil {
+		for _, el := range r.Array.Elements {
+			if el.Index == *index {
+				return el.Status.Terminal()
+			}
+		}
+		return false
+	}
+	return r.Terminal()
 }

@@ -26,7 +26,6 @@ func newConfigCmd(g *globals) *cobra.Command {
   capi --profile big config show --json
   capi config check
   capi config paths`,
-		Args: cobra.NoArgs,
 	}
 	cmd.AddCommand(newConfigShowCmd(g), newConfigCheckCmd(g), newConfigPathsCmd(g))
 	return cmd
@@ -44,8 +43,9 @@ default, the file and line it was read from, the profile, or --set.`,
 		Example: `  capi config show
   capi --profile gpu --set cpus=8 config show
   capi config show --json | jq -r '.keys[] | select(.source != "default") | .key'`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error { return o.run() },
+		Args:        noArgs,
+		Annotations: jsonOK,
+		RunE:        func(cmd *cobra.Command, args []string) error { return o.run() },
 	}
 }
 
@@ -113,8 +113,9 @@ Each problem is printed on its own line; the exit status is 2 if there is
 any, 0 otherwise.`,
 		Example: `  capi config check
   capi --config site.yaml config check && echo ok`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error { return o.run() },
+		Args:        noArgs,
+		Annotations: jsonOK,
+		RunE:        func(cmd *cobra.Command, args []string) error { return o.run() },
 	}
 }
 
@@ -224,8 +225,9 @@ must exist), $CLUSTER_API_CONFIG, ./cluster_api.yaml,
 ~/.config/cluster_api/config.yaml. The first that exists is used.`,
 		Example: `  capi config paths
   CLUSTER_API_CONFIG=site.yaml capi config paths --json`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error { return o.run() },
+		Args:        noArgs,
+		Annotations: jsonOK,
+		RunE:        func(cmd *cobra.Command, args []string) error { return o.run() },
 	}
 }
 

@@ -3,10 +3,13 @@ package cli
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"slices"
 	"time"
 
 	capi "github.com/go-cluster-api/clusterapi"
+	"github.com/go-cluster-api/clusterapi/internal/store"
 )
 
 // listFilter selects jobs for status, history and watch.
@@ -136,7 +139,37 @@ func (s *session) get(ctx context.Context, id string) (*capi.Job, error) {
 	if j, ok := s.ex.Job(id); ok {
 		return j, nil
 	}
+	if other := s.elsewhere(ctx, id); other != "" {
+		return nil, usageErr("job %s is not known to capi on %s; it was submitted with --executor %s: add --executor %s (or set executor: %s in the config)",
+			id, s.ex.Name(), other, other, other)
+	}
 	return nil, &exitError{code: ExitUsage, err: err}
+}
+
+// elsewhere returns the executor that job id was submitted with, when the
+// job store knows it under another executor than this session's: job
+// numbers repeat across schedulers, and "not known on local" does not say
+// that "capi status 36" lacked --executor sge. The engine's lookups keep to
+// their own scheduler, so the store is read directly, read-only.
+func (s *session) elsewhere(ctx context.Context, id string) string {
+	path := filepath.Join(s.ex.Config().StateDir, "jobs.db")
+	if _, err := os.Stat(path); err != nil {
+		return ""
+	}
+	db, err := store.Open(ctx, path, nil)
+	if err != nil {
+		return ""
+	}
+	defer db.Close()
+	for _, name := range capi.ExecutorNames() {
+		if name == s.ex.Name() {
+			continue
+		}
+		if _, err := db.Get(ctx, store.Key{Scheduler: name, JobID: id}); err == nil {
+			return name
+		}
+	}
+	return ""
 }
 
 // getAll resolves every id, failing on the first unknown one.

@@ -15,13 +15,18 @@ import (
 // env is one test's world: a config file, a state dir and a work dir, all
 // temporary, and the local executor.
 type env struct {
-	t       *testing.T
-	dir     string
-	config  string
-	state   string
-	work    string
-	term    bool
+	t      *testing.T
+	dir    string
+	config string
+	state  string
+	work   string
+	// cols and rows, when set, make Out a terminal of that size.
+	cols, rows int
+	// resize, when set, is the terminal's SIGWINCH.
+	resize  chan os.Signal
 	signals chan os.Signal
+	// vars are the environment variables capi sees (NO_COLOR, TERM).
+	vars map[string]string
 }
 
 func newEnv(t *testing.T) *env {
@@ -54,8 +59,13 @@ func (e *env) run(args ...string) result {
 	g := &globals{
 		io:           IO{In: strings.NewReader(""), Out: &out, ErrOut: &errOut},
 		signals:      e.signals,
-		terminal:     func() bool { return e.term },
+		env:          func(k string) string { return e.vars[k] },
 		pollInterval: 50 * time.Millisecond,
+	}
+	if e.cols > 0 {
+		g.openConsole = func() *console {
+			return &console{cols: e.cols, rows: e.rows, winch: e.resize}
+		}
 	}
 	full := append([]string{"--config", e.config, "--set", "state_dir=" + e.state}, args...)
 	code := run(full, g)

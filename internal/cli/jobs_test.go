@@ -65,9 +65,16 @@ func TestSubmitStatusWaitLogs(t *testing.T) {
 
 	r = e.run("status")
 	wantCode(t, r, ExitOK)
-	for _, want := range []string{"ID", "NAME", "STATUS", "EXIT", "REASON", "HOST", "SUBMITTED", "greet", "exit_code", "localhost"} {
+	for _, want := range []string{"ID", "NAME", "STATUS", "EXIT", "REASON", "AGE", "ELAPSED", "greet", "exit_code"} {
 		if !strings.Contains(r.out, want) {
 			t.Errorf("status table lacks %q:\n%s", want, r.out)
+		}
+	}
+	r = e.run("status", "-o", "wide")
+	wantCode(t, r, ExitOK)
+	for _, want := range []string{"HOST", "SUBMITTED", "STARTED", "FINISHED", "localhost"} {
+		if !strings.Contains(r.out, want) {
+			t.Errorf("status -o wide lacks %q:\n%s", want, r.out)
 		}
 	}
 }
@@ -135,10 +142,10 @@ func TestArrayNoWaitThenWait(t *testing.T) {
 func TestArrayProgressBarOnTerminal(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	e.term = true
+	e.cols, e.rows = 80, 24
 	r := e.run("array", "--range", "1-3", "--wait", "--work-dir", e.work, "--", "true")
 	wantCode(t, r, ExitOK)
-	if !strings.Contains(r.out, "\r\x1b[2K[") || !strings.Contains(r.out, "3/3  done 3  failed 0  running 0  pending 0") {
+	if !strings.Contains(r.out, "\r[###") || !strings.Contains(r.out, "3/3  done 3  failed 0  running 0  pending 0") {
 		t.Errorf("no progress bar: %q", r.out)
 	}
 }
@@ -210,11 +217,14 @@ func TestWatchPlainLines(t *testing.T) {
 func TestWatchTerminalRedraws(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	e.term = true
+	e.cols, e.rows = 80, 24
 	id := e.submit("--", "true")
 	r := e.run("watch", "--interval", "50ms", id)
 	wantCode(t, r, ExitOK)
-	if !strings.Contains(r.out, "\x1b[H\x1b[2J") || !strings.Contains(r.out, "1 of 1 finished") {
+	// The alternate screen, entered and left; frames overwrite each other
+	// from the top instead of clearing the screen.
+	if !strings.HasPrefix(r.out, enterScreen) || !strings.Contains(r.out, leaveScreen) ||
+		strings.Contains(r.out, "\x1b[2J") || !strings.Contains(r.out, "1 of 1 ended") {
 		t.Errorf("watch on a terminal: %q", r.out)
 	}
 }
@@ -254,11 +264,11 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"--set", "cpus=0", "status"}, "cpus"},
 		{[]string{"array", "--", "true"}, "--range is required"},
 		{[]string{"array", "--range", "5-1", "--", "true"}, "--range"},
-		{[]string{"wait"}, "requires at least 1 arg"},
+		{[]string{"wait"}, "wait: missing job id"},
 		{[]string{"status", "--status", "great"}, "--status"},
 		{[]string{"status", "--since", "yesterday"}, "--since"},
 		{[]string{"status", "424242"}, "424242"},
-		{[]string{"logs"}, "accepts 1 arg"},
+		{[]string{"logs"}, "logs: missing job id"},
 		{[]string{"--set", "cpus=lots", "status"}, "cpus"},
 		{[]string{"--profile", "nope", "status"}, "unknown profile"},
 		{[]string{"frobnicate"}, "unknown command"},

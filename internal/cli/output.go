@@ -6,8 +6,6 @@ import (
 	"io"
 	"strconv"
 	"strings"
-	"text/tabwriter"
-	"time"
 
 	capi "github.com/go-cluster-api/clusterapi"
 )
@@ -27,68 +25,41 @@ func recordList(recs []capi.Record) []capi.Record {
 	return recs
 }
 
-// printTable prints one line per job: id, name, status, exit, reason, host
-// and times, aligned in columns.
-func printTable(w io.Writer, recs []capi.Record) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tNAME\tSTATUS\tEXIT\tREASON\tHOST\tSUBMITTED\tSTARTED\tFINISHED")
-	for _, r := range recs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
-			r.ID, orDash(r.Name), statusCell(r), exitCell(r.ExitCode), orDash(string(r.Reason)),
-			orDash(r.ExecHost), timeCell(r.SubmitTime), timeCell(r.StartTime), timeCell(r.FinishTime))
-	}
-	return tw.Flush()
-}
-
-// statusCell is the status, with element counts for arrays.
-func statusCell(r capi.Record) string {
-	s := string(r.Status)
-	if r.Array != nil {
-		c := r.Array.Counts
-		s += fmt.Sprintf(" [%d/%d done", c.Done, len(r.Array.Elements))
-		if c.Failed > 0 {
-			s += fmt.Sprintf(", %d failed", c.Failed)
+// indicesWith lists the indices of the elements in status st.
+func indicesWith(a *capi.ArrayRecord, st capi.Status) []int {
+	var out []int
+	for _, el := range a.Elements {
+		if el.Status == st {
+			out = append(out, el.Index)
 		}
-		if c.Killed > 0 {
-			s += fmt.Sprintf(", %d killed", c.Killed)
+	}
+	return out
+}
+
+// maxRanges bounds how many ranges indexRanges spells out: the rest are
+// in capi status ID --json.
+const maxRanges = 20
+
+// indexRanges formats sorted indices as "3,6,100-300": an array cancelled
+// at element 100 of 300 is one range, not two hundred numbers.
+func indexRanges(xs []int) string {
+	var parts []string
+	for i := 0; i < len(xs); {
+		j := i
+		for j+1 < len(xs) && xs[j+1] == xs[j]+1 {
+			j++
 		}
-		if c.Running > 0 {
-			s += fmt.Sprintf(", %d running", c.Running)
+		switch {
+		case len(parts) == maxRanges:
+			return strings.Join(parts, ",") + fmt.Sprintf(" and %d more", len(xs)-i)
+		case j == i:
+			parts = append(parts, strconv.Itoa(xs[i]))
+		default:
+			parts = append(parts, strconv.Itoa(xs[i])+"-"+strconv.Itoa(xs[j]))
 		}
-		s += "]"
+		i = j + 1
 	}
-	return s
-}
-
-func exitCell(code *int) string {
-	if code == nil {
-		return "-"
-	}
-	return strconv.Itoa(*code)
-}
-
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
-}
-
-// timeCell shows a time in the local zone, to the second.
-func timeCell(t time.Time) string {
-	if t.IsZero() {
-		return "-"
-	}
-	return t.Local().Format("2006-01-02 15:04:05")
-}
-
-// failedIndices formats indices as "50,100,150".
-func joinInts(xs []int) string {
-	s := make([]string, len(xs))
-	for i, x := range xs {
-		s[i] = strconv.Itoa(x)
-	}
-	return strings.Join(s, ",")
+	return strings.Join(parts, ",")
 }
 
 // outcome turns finished jobs into an exit status: 0 when every job is
@@ -123,8 +94,13 @@ func summary(r capi.Record) string {
 		}
 		b.WriteString(")")
 	}
-	if r.Array != nil && len(r.Array.FailedIndices) > 0 {
-		fmt.Fprintf(&b, " failed indices %s", joinInts(r.Array.FailedIndices))
+	if r.Array != nil {
+		if failed := indicesWith(r.Array, capi.Failed); len(failed) > 0 {
+			fmt.Fprintf(&b, " failed indices %s", indexRanges(failed))
+		}
+		if killed := indicesWith(r.Array, capi.Killed); len(killed) > 0 {
+			fmt.Fprintf(&b, " killed indices %s", indexRanges(killed))
+		}
 	}
 	return b.String()
 }

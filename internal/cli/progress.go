@@ -13,12 +13,17 @@ import (
 type progress interface {
 	update(rec capi.Record, elapsed time.Duration)
 	final(rec capi.Record, elapsed time.Duration)
+	// interrupt makes room for a message about the interrupt.
 	interrupt()
+	// resized redraws for a window now cols wide.
+	resized(cols int)
 }
 
-func newProgress(g *globals) progress {
-	if g.isTerminal() {
-		return &barProgress{w: g.io.Out}
+// newProgress draws a bar on a terminal (con) and prints plain lines
+// elsewhere.
+func newProgress(g *globals, con *console) progress {
+	if con != nil {
+		return &barProgress{live: g.line(), con: con, color: g.colorOn(con)}
 	}
 	return &lineProgress{w: g.io.Out, every: time.Second}
 }
@@ -64,42 +69,123 @@ func elapsedText(d time.Duration) string {
 
 // barProgress redraws one line on a terminal.
 type barProgress struct {
-	w    io.Writer
-	last string
-}
-
-const barWidth = 30
-
-func (b *barProgress) line(rec capi.Record, elapsed time.Duration) string {
-	c, n := counts(rec)
-	finished := c.Done + c.Failed + c.Killed
-	filled := 0
-	if n > 0 {
-		filled = finished * barWidth / n
-	}
-	bar := strings.Repeat("#", filled) + strings.Repeat("-", barWidth-filled)
-	return fmt.Sprintf("[%s] %d/%d  %s  %s", bar, finished, n, countText(c), elapsedText(elapsed))
+	live  *liveLine
+	con   *console
+	color bool
 }
 
 func (b *barProgress) update(rec capi.Record, elapsed time.Duration) {
-	l := b.line(rec, elapsed)
-	if l == b.last {
-		return
-	}
-	b.last = l
-	// Carriage return and erase-line: redraw in place.
-	fmt.Fprintf(b.w, "\r\x1b[2K%s", l)
+	c, n := counts(rec)
+	b.live.draw(barLine(c, n, elapsed, b.con.cols, b.color))
 }
 
 func (b *barProgress) final(rec capi.Record, elapsed time.Duration) {
-	b.last = ""
 	b.update(rec, elapsed)
-	fmt.Fprintln(b.w)
+	b.live.finish()
 }
 
-func (b *barProgress) interrupt() {
-	fmt.Fprintln(b.w)
-	b.last = ""
+func (b *barProgress) interrupt() { b.live.clear() }
+
+func (b *barProgress) resized(cols int) { b.live.rewrap(cols) }
+
+// The bar is at most maxBar and at least minBar columns; below that the
+// counts matter more and the bar is left out.
+const (
+	maxBar = 30
+	minBar = 8
+)
+
+// A span is a piece of the progress line with its colour.
+type span struct{ text, sgr string }
+
+// echoRoom is the room left at the end of the progress line: a line as
+// wide as the terminal leaves the cursor waiting to wrap, and the "^C" the
+// terminal echoes when the user presses Ctrl-C would wrap it, leaving a
+// copy of the bar behind.
+const echoRoom = 3
+
+// barLine lays out the progress line in cols-echoRoom columns, so it never
+// wraps. Counts are
+// padded to the width of the total, so the line does not jump as they
+// grow; when the terms do not fit, they get shorter ("done 45" → "d:45"),
+// then the bar is left out, then the line is cut.
+//
+// The bar, and the count before the others, are the elements that ran to
+// the end: '#' done, '!' failed. Killed elements leave the bar unfilled:
+// an array cancelled at 53 of 300 does not look complete.
+func barLine(c capi.Counts, n int, elapsed time.Duration, cols int, color bool) string {
+	avail := cols - echoRoom
+	d := len(fmt.Sprint(n))
+	num := func(x int) string { return fmt.Sprintf("%*d", d, x) }
+	head := span{fmt.Sprintf("%s/%d", num(c.Done+c.Failed), n), ""}
+	red := func(x int) string {
+		if x > 0 {
+			return sgrRed
+		}
+		return ""
+	}
+	yellow := ""
+	if c.Killed > 0 {
+		yellow = sgrYellow
+	}
+	levels := []struct {
+		sep                                  string
+		done, failed, running, pending, kill string
+	}{
+		{"  ", "done ", "failed ", "running ", "pending ", "killed "},
+		{" ", "done ", "fail ", "run ", "pend ", "kill "},
+		{" ", "d:", "f:", "r:", "p:", "k:"},
+	}
+	var spans []span
+	for _, lv := range levels {
+		spans = []span{
+			head, {lv.sep, ""},
+			{lv.done + num(c.Done), ""}, {lv.sep, ""},
+			{lv.failed + num(c.Failed), red(c.Failed)}, {lv.sep, ""},
+			{lv.running + num(c.Running), ""}, {lv.sep, ""},
+			{lv.pending + num(c.Pending), ""},
+		}
+		if c.Killed > 0 {
+			spans = append(spans, span{lv.sep, ""}, span{lv.kill + num(c.Killed), yellow})
+		}
+		spans = append(spans, span{lv.sep, ""}, span{elapsedText(elapsed), ""})
+		bar := avail - spansWidth(spans) - 3 // "[", "] "
+		if bar >= minBar {
+			bar = min(bar, maxBar)
+			return "[" + barFill(c, n, bar, color) + "] " + renderSpans(spans, color)
+		}
+	}
+	return cutLine(renderSpans(spans, color), max(avail, 0))
+}
+
+// barFill draws width columns: done, then failed, then what is left.
+func barFill(c capi.Counts, n, width int, color bool) string {
+	if n <= 0 {
+		return strings.Repeat("-", width)
+	}
+	filled := min((c.Done+c.Failed)*width/n, width)
+	done := min(c.Done*width/n, filled)
+	failed := filled - done
+	if c.Failed > 0 && failed == 0 && filled < width {
+		failed, filled = 1, filled+1
+	}
+	return strings.Repeat("#", done) + paint(strings.Repeat("!", failed), sgrRed, color) + strings.Repeat("-", width-filled)
+}
+
+func spansWidth(spans []span) int {
+	n := 0
+	for _, s := range spans {
+		n += width(s.text)
+	}
+	return n
+}
+
+func renderSpans(spans []span, color bool) string {
+	var b strings.Builder
+	for _, s := range spans {
+		b.WriteString(paint(s.text, s.sgr, color))
+	}
+	return b.String()
 }
 
 // lineProgress prints a plain line when the counts change, at most once
@@ -134,3 +220,5 @@ func (l *lineProgress) final(rec capi.Record, elapsed time.Duration) {
 }
 
 func (l *lineProgress) interrupt() {}
+
+func (l *lineProgress) resized(int) {}

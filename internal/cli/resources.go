@@ -1,7 +1,11 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -28,10 +32,13 @@ type resourceFlags struct {
 	prologue   []string
 	epilogue   []string
 	meta       []string
+	mkdir      bool
 	flags      *pflag.FlagSet
 }
 
-func (r *resourceFlags) register(f *pflag.FlagSet) {
+// register adds the resource flags; submits (run, submit, array, not
+// script) also get --mkdir.
+func (r *resourceFlags) register(f *pflag.FlagSet, submits bool) {
 	r.flags = f
 	f.StringVar(&r.name, "name", "", "job name (default: the command's first word)")
 	f.IntVar(&r.cpus, "cpus", 0, "cpus per job")
@@ -40,15 +47,77 @@ func (r *resourceFlags) register(f *pflag.FlagSet) {
 	f.StringVar(&r.walltime, "walltime", "", `run-time limit: "04:00" (4 h), "1:30:00", "2-00:00", "90m"`)
 	f.StringVar(&r.queue, "queue", "", "queue (LSF), partition (SLURM) or queue (Grid Engine)")
 	f.StringVar(&r.account, "account", "", "account or project to charge")
-	f.StringVar(&r.workDir, "work-dir", "", "working directory (default: the current directory)")
-	f.StringVar(&r.stdout, "stdout", "", "stdout log path (default: {work_dir}/stdout.{job_id}.log)")
-	f.StringVar(&r.stderr, "stderr", "", "stderr log path (default: {work_dir}/stderr.{job_id}.log)")
+	f.StringVar(&r.workDir, "work-dir", "", "working directory, which must exist (default: the current directory)")
+	f.StringVar(&r.stdout, "stdout", "", "stdout log path, in an existing directory (default: {work_dir}/stdout.{job_id}.log)")
+	f.StringVar(&r.stderr, "stderr", "", "stderr log path, in an existing directory (default: {work_dir}/stderr.{job_id}.log)")
 	f.StringArrayVar(&r.env, "env", nil, "export K=V in the job (repeatable)")
 	f.StringArrayVar(&r.directives, "directive", nil, `extra scheduler directive without its prefix, e.g. "-P proj" (repeatable)`)
 	f.StringArrayVar(&r.args, "arg", nil, "extra argument for the submit command (repeatable)")
 	f.StringArrayVar(&r.prologue, "prologue", nil, "script line to run before the command (repeatable)")
 	f.StringArrayVar(&r.epilogue, "epilogue", nil, "script line to run after the command (repeatable)")
 	f.StringArrayVar(&r.meta, "meta", nil, "metadata k=v kept with the job record (repeatable)")
+	if submits {
+		f.BoolVar(&r.mkdir, "mkdir", false, "create --work-dir and the directories of --stdout and --stderr if missing")
+	}
+}
+
+// checkDirs refuses a --work-dir, or a directory of --stdout or --stderr,
+// that does not exist, unless --mkdir asks to create them. Without the
+// check a typo in --work-dir is silently created, and a job whose log
+// directory is missing is accepted and then fails on the node
+// (node_failure) with nothing in any log to say why.
+//
+// Paths with a scheduler placeholder in their directory (%J, $JOB_ID,
+// {job_id}) are left to the scheduler: their directory is not known yet.
+func (r *resourceFlags) checkDirs() error {
+	wd := r.workDir
+	if wd != "" {
+		if err := r.ensureDir("--work-dir", wd, wd); err != nil {
+			return err
+		}
+	}
+	for _, p := range []struct{ flag, path string }{{"--stdout", r.stdout}, {"--stderr", r.stderr}} {
+		if p.path == "" {
+			continue
+		}
+		path := p.path
+		if !filepath.IsAbs(path) {
+			base := wd
+			if base == "" {
+				base = "."
+			}
+			path = filepath.Join(base, path)
+		}
+		dir := filepath.Dir(path)
+		if strings.ContainsAny(dir, "%${") {
+			continue
+		}
+		if err := r.ensureDir(p.flag, p.path, dir); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *resourceFlags) ensureDir(flag, given, dir string) error {
+	fi, err := os.Stat(dir)
+	switch {
+	case err == nil && fi.IsDir():
+		return nil
+	case err == nil:
+		return usageErr("%s %s: %s is not a directory", flag, given, dir)
+	case !errors.Is(err, fs.ErrNotExist):
+		return usageErr("%s %s: %v", flag, given, err)
+	case !r.mkdir:
+		if flag == "--work-dir" {
+			return usageErr("--work-dir %s does not exist (create it, or add --mkdir)", given)
+		}
+		return usageErr("%s %s: directory %s does not exist (create it, or add --mkdir)", flag, given, dir)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return usageErr("%s %s: %v", flag, given, err)
+	}
+	return nil
 }
 
 // spec builds the job spec; argv is the command after "--".

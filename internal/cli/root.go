@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	capi "github.com/go-cluster-api/clusterapi"
 )
@@ -42,12 +41,16 @@ type globals struct {
 	set      []string
 	json     bool
 	verbose  bool
+	color    string
+	version  bool
 	// signals delivers interrupts to long-running commands; nil uses the
 	// process's SIGINT and SIGTERM.
 	signals <-chan os.Signal
-	// terminal reports whether Out is a terminal; nil checks the file
-	// descriptor (tests set it to exercise the live views).
-	terminal func() bool
+	// openConsole stands for the terminal Out writes to (tests fake one
+	// of a given size); nil inspects Out's file descriptor.
+	openConsole func() *console
+	// env reads environment variables (NO_COLOR, TERM); nil = os.Getenv.
+	env func(string) string
 	// pollInterval overrides how often commands that watch jobs poll the
 	// scheduler; 0 = pollEvery's choice.
 	pollInterval time.Duration
@@ -56,6 +59,11 @@ type globals struct {
 	// self is the capi binary, to start background helpers with; "" (in
 	// tests) starts none.
 	self string
+	// quiet discards log messages (shell completion must print nothing
+	// but candidates).
+	quiet bool
+	// live is the line progress is drawn on; see line.
+	live *liveLine
 }
 
 // exitError carries an exit code through cobra.
@@ -89,9 +97,28 @@ func Run(args []string, stdio IO) int {
 }
 
 func run(args []string, g *globals) int {
+	ctx, stop := g.interruptible()
+	defer stop()
 	root := newRootCmd(g)
 	root.SetArgs(args)
-	err := root.Execute()
+	err := root.ExecuteContext(ctx)
+	if ctx.Err() != nil {
+		// Interrupted: 130 whatever the command made of it (a killed
+		// scheduler command, a cancelled context), as a shell reports a
+		// program that Ctrl-C ended.
+		var ee *exitError
+		switch {
+		case errors.As(err, &ee) && ee.code == ExitKilled:
+			if ee.err != nil {
+				printErr(g.io.ErrOut, ee.err)
+			}
+		case err == nil || errors.Is(err, context.Canceled):
+			printErr(g.io.ErrOut, errors.New("interrupted"))
+		default:
+			printErr(g.io.ErrOut, fmt.Errorf("interrupted: %w", err))
+		}
+		return ExitKilled
+	}
 	if err == nil {
 		return ExitOK
 	}
@@ -104,6 +131,22 @@ func run(args []string, g *globals) int {
 	}
 	printErr(g.io.ErrOut, err)
 	return codeFor(err)
+}
+
+// interruptible returns the context every command runs in: the first
+// SIGINT or SIGTERM cancels it, so that a command waiting on a scheduler
+// command or the job store stops and capi exits 130. After that the
+// signals are the default again (a second Ctrl-C ends a stuck capi at
+// once), except for commands that listen themselves (run, array --wait,
+// wait, watch, logs --follow), which decide what a second one means.
+// Tests deliver their signals through g.signals to those commands only.
+func (g *globals) interruptible() (context.Context, func()) {
+	if g.signals != nil {
+		return context.WithCancel(context.Background())
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	context.AfterFunc(ctx, stop)
+	return ctx, stop
 }
 
 // codeFor classifies an error that was not given a code explicitly.
@@ -147,7 +190,11 @@ IBM LSF, SLURM, Grid Engine and the local machine.
 
 Configuration is read from --config, $CLUSTER_API_CONFIG, ./cluster_api.yaml or
 ~/.config/cluster_api/config.yaml (the first that exists); without one, jobs run
-on this machine.`,
+on this machine.
+
+Exit status: 0 ok, 1 a job failed, 2 usage or configuration error, 3 scheduler
+error, 130 interrupted (Ctrl-C) or a job was killed; capi run exits with the
+job's own exit code.`,
 		Example: `  capi run -- echo hello
   id=$(capi submit --cpus 4 --memory "8 GB" -- ./align.sh) && capi wait "$id"
   capi array --range 1-100 --max-concurrent 10 --wait -- ./task.sh
@@ -156,6 +203,25 @@ on this machine.`,
   capi doctor`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Args: func(c *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return unknownSubcommand(c, args[0])
+			}
+			return nil
+		},
+		Annotations: jsonOK,
+		RunE: func(c *cobra.Command, args []string) error {
+			if g.version {
+				return printVersion(g)
+			}
+			if g.json {
+				return usageErr("--json: give a command (%s)", seeHelp(c))
+			}
+			return c.Help()
+		},
+		PersistentPreRunE: func(c *cobra.Command, args []string) error {
+			return g.checkGlobals(c)
+		},
 	}
 	root.SetOut(g.io.Out)
 	root.SetErr(g.io.ErrOut)
@@ -167,9 +233,9 @@ on this machine.`,
 	f.StringArrayVar(&g.set, "set", nil, "override a config key: --set key=value (repeatable)")
 	f.BoolVar(&g.json, "json", false, "print machine-readable JSON")
 	f.BoolVarP(&g.verbose, "verbose", "v", false, "log debug details to stderr")
-	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return usageErr("%v (see '%s --help')", err, c.CommandPath())
-	})
+	f.StringVar(&g.color, "color", "auto", "colour failed and killed jobs: auto (on a terminal, unless NO_COLOR is set), always, never")
+	root.Flags().BoolVar(&g.version, "version", false, "print capi's version (as capi version)")
+	root.SetFlagErrorFunc(flagError)
 	root.AddCommand(
 		newRunCmd(g),
 		newSubmitCmd(g),
@@ -183,19 +249,52 @@ on this machine.`,
 		newScriptCmd(g),
 		newConfigCmd(g),
 		newDoctorCmd(g),
+		newVersionCmd(g),
 		newDispatchCmd(g),
 	)
-	addCompletionCmd(root)
+	addCompletionCmd(g, root)
+	requireSubcommands(root)
 	return root
 }
 
-// logger logs warnings (and with -v debug details) to stderr.
+// jsonKey is the annotation saying whether a command honours --json:
+// "ok", or why not. A command without it refuses --json: a flag that is
+// silently ignored would hand a script text where it expects JSON.
+const jsonKey = "capi.json"
+
+var jsonOK = map[string]string{jsonKey: "ok"}
+
+func noJSON(why string) map[string]string { return map[string]string{jsonKey: why} }
+
+// checkGlobals validates the flags every command shares, before it runs.
+func (g *globals) checkGlobals(c *cobra.Command) error {
+	switch g.color {
+	case "auto", "always", "never":
+	default:
+		return usageErr("--color %q: use auto, always or never", g.color)
+	}
+	if g.json {
+		if why := c.Annotations[jsonKey]; why != "ok" {
+			if why == "" {
+				why = "it has no JSON output"
+			}
+			return usageErr("--json: %s does not print JSON: %s", cmdName(c), why)
+		}
+	}
+	return nil
+}
+
+// logger writes warnings (and with -v debug details) to stderr, one
+// "capi: warning: ..." line each.
 func (g *globals) logger() *slog.Logger {
+	if g.quiet {
+		return slog.New(slog.DiscardHandler)
+	}
 	level := slog.LevelWarn
 	if g.verbose {
 		level = slog.LevelDebug
 	}
-	return slog.New(slog.NewTextHandler(g.io.ErrOut, &slog.HandlerOptions{Level: level}))
+	return slog.New(newLineHandler(g.io.ErrOut, level, g.line()))
 }
 
 // loadConfig applies --config, --profile, --executor and --set.
@@ -246,16 +345,6 @@ func (g *globals) interrupts() (<-chan os.Signal, func()) {
 }
 
 func background() context.Context { return context.Background() }
-
-// isTerminal reports whether output goes to a terminal (live views redraw
-// only there; elsewhere they print plain lines).
-func (g *globals) isTerminal() bool {
-	if g.terminal != nil {
-		return g.terminal()
-	}
-	f, ok := g.io.Out.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
-}
 
 // pollEvery is how often commands that follow jobs started elsewhere poll:
 // the local executor's spool is cheap to read, a grid scheduler is asked

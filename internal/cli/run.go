@@ -26,16 +26,20 @@ func newRunCmd(g *globals) *cobra.Command {
 		Short: "Submit one job, stream its output, and exit with its exit code",
 		Long: `Submit one job, wait for it, and stream its stdout (and stderr) logs while it runs.
 capi exits with the job's exit code: 1 if it failed without one, 130 if it was
-killed. Ctrl-C cancels the job.`,
+killed. Ctrl-C cancels the job (and exits 130).
+
+With --json the logs are not streamed; the job's record is printed when it has
+ended, and the exit status is the same.`,
 		Example: `  capi run -- echo hello
   capi run --cpus 4 --memory "8 GB" --walltime 1:00 -- python train.py --epochs 3
   capi --executor slurm run --queue short -- ./pipeline.sh`,
-		Args: cobra.ArbitraryArgs,
+		Args:        cobra.ArbitraryArgs,
+		Annotations: jsonOK,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return o.run(cmd.Context(), args)
 		},
 	}
-	o.res.register(cmd.Flags())
+	o.res.register(cmd.Flags(), true)
 	cmd.Flags().BoolVarP(&o.quiet, "quiet", "q", false, "do not stream the job's logs")
 	return cmd
 }
@@ -46,6 +50,9 @@ func (o *runOptions) run(ctx context.Context, argv []string) error {
 	}
 	spec, err := o.res.spec(argv)
 	if err != nil {
+		return err
+	}
+	if err := o.res.checkDirs(); err != nil {
 		return err
 	}
 	ex, err := o.newExecutor()
@@ -63,7 +70,8 @@ func (o *runOptions) run(ctx context.Context, argv []string) error {
 	// (the job cancelled) as soon as the job exists.
 	sigs, stopSignals := o.interrupts()
 	defer stopSignals()
-	job, err := ex.Submit(ctx, spec)
+	// An interrupt during the submit cancels the job once it exists.
+	job, err := ex.Submit(context.WithoutCancel(ctx), spec)
 	if err != nil {
 		return &exitError{code: codeFor(err), err: err}
 	}
@@ -72,7 +80,7 @@ func (o *runOptions) run(ctx context.Context, argv []string) error {
 		fmt.Fprintf(o.io.ErrOut, "capi: submitted %s\n", describe(rec))
 	}
 	var outTail, errTail *tail
-	if !o.quiet {
+	if !o.quiet && !o.json {
 		outTail = &tail{path: rec.StdoutPath, w: o.io.Out}
 		if rec.StderrPath != rec.StdoutPath {
 			errTail = &tail{path: rec.StderrPath, w: o.io.ErrOut}
@@ -91,7 +99,7 @@ loop:
 				break loop
 			}
 			interrupted = true
-			fmt.Fprintf(o.io.ErrOut, "capi: interrupted, cancelling job %s\n", job.ID())
+			o.line().write(o.io.ErrOut, fmt.Sprintf("capi: interrupted, cancelling job %s\n", job.ID()))
 			cctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			err := ex.Cancel(cctx, job.ID(), nil)
 			cancel()
@@ -106,6 +114,16 @@ loop:
 	outTail.pump()
 	errTail.pump()
 	rec = job.Snapshot()
+	if o.json {
+		if err := writeJSON(o.io.Out, rec); err != nil {
+			return err
+		}
+	}
+	if interrupted && rec.Status != capi.Killed {
+		// It ended before the cancel reached it, or a second Ctrl-C
+		// stopped the wait: still 130, the user interrupted.
+		return &exitError{code: ExitKilled, err: fmt.Errorf("interrupted; %s is %s", describe(rec), rec.Status)}
+	}
 	return jobExit(o.io.ErrOut, rec)
 }
 

@@ -24,12 +24,13 @@ written or submitted. With --range, the script of an array job.`,
 		Example: `  capi script -- echo hello
   capi --executor slurm script --cpus 4 --memory "8 GB" --walltime 04:00 -- ./align.sh
   capi --profile big script --range 1-10 --max-concurrent 2 -- ./task.sh`,
-		Args: cobra.ArbitraryArgs,
+		Args:        cobra.ArbitraryArgs,
+		Annotations: noJSON("it prints the job script itself"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return o.run(args)
 		},
 	}
-	o.res.register(cmd.Flags())
+	o.res.register(cmd.Flags(), false)
 	cmd.Flags().StringVar(&o.rng, "range", "", "render an array job with indices FIRST-LAST")
 	cmd.Flags().IntVar(&o.maxConcurrent, "max-concurrent", 0, "array elements running at once (with --range)")
 	return cmd

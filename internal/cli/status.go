@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -23,6 +22,7 @@ type filterFlags struct {
 func (f *filterFlags) register(cmd *cobra.Command, withLimit bool) {
 	fl := cmd.Flags()
 	fl.StringSliceVar(&f.statuses, "status", nil, "only jobs with these statuses: pending, running, done, failed, killed, unknown (repeatable or comma-separated)")
+	cmd.RegisterFlagCompletionFunc("status", completeStatuses)
 	fl.StringVar(&f.name, "name", "", "only jobs whose name matches this pattern ('*' matches anything; the prefix is part of the name)")
 	fl.StringVar(&f.since, "since", "", `only jobs submitted since: a duration ("2h", "3d") or a date ("2026-01-31", RFC 3339)`)
 	if withLimit {
@@ -78,6 +78,7 @@ func parseSince(s string, now time.Time) (time.Time, error) {
 type statusOptions struct {
 	*globals
 	filter    filterFlags
+	out       outputFlags
 	reconnect bool
 	history   bool
 }
@@ -86,24 +87,33 @@ func newStatusCmd(g *globals) *cobra.Command {
 	o := &statusOptions{globals: g}
 	cmd := &cobra.Command{
 		Use:   "status [ID...]",
-		Short: "Show jobs: status, exit code, reason, host and times",
-		Long: `Show jobs as a table (id, name, status, exit code, reason, host, submit, start
-and finish times), or as a JSON list with --json.
+		Short: "Show jobs: status, exit code, reason, age and run time",
+		Long: `Show jobs as a table: id, name, status (for an array, how many of its elements
+have ended: "running  12/300"), exit code, reason, age (since submitted) and
+elapsed run time. On a terminal the table fits its width. -o wide adds the
+host, peak memory and full submit, start and finish times; -o json (or --json)
+prints a JSON list; -o custom-columns=HEADER:.path,... picks fields of the JSON
+record; --format runs a Go template on each record.
 
 Without ids: the jobs in the job store that are not purged; with --reconnect,
 also the jobs the scheduler knows under job_name_prefix. Jobs submitted from
 any shell or service sharing the state dir are shown.`,
 		Example: `  capi status
-  capi status 1234 1235
+  capi status 1234 1235 -o wide
   capi status --status failed --since 2h
   capi status --name 'myapp-align*' --json | jq '.[] | {job_id, status, reason}'
+  capi status -o custom-columns=ID:.job_id,CPUS:.resources.cpus,HOST:.exec_host
+  capi status --status failed --format '{{.job_id}}' | xargs -n1 capi logs
   capi --executor lsf --set job_name_prefix=myapp status --reconnect`,
-		Args: cobra.ArbitraryArgs,
+		Args:              cobra.ArbitraryArgs,
+		Annotations:       jsonOK,
+		ValidArgsFunction: g.completeJobs(false, false),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return o.run(cmd.Context(), args)
 		},
 	}
 	o.filter.register(cmd, false)
+	o.out.register(cmd)
 	cmd.Flags().BoolVar(&o.reconnect, "reconnect", false, "also ask the scheduler for jobs under job_name_prefix")
 	return cmd
 }
@@ -114,16 +124,19 @@ func newHistoryCmd(g *globals) *cobra.Command {
 		Use:   "history",
 		Short: "List past jobs from the job store, purged ones included",
 		Long: `List the jobs in the job store, oldest first, including the finished jobs that
-status no longer shows (purged). Filter by status, name and age.`,
+status no longer shows (purged). Filter by status, name and age. The output
+flags are those of capi status.`,
 		Example: `  capi history --since 7d
-  capi history --status failed --limit 20
+  capi history --status failed --limit 20 -o wide
   capi history --name 'myapp-*' --json`,
-		Args: cobra.NoArgs,
+		Args:        noArgs,
+		Annotations: jsonOK,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return o.run(cmd.Context(), nil)
 		},
 	}
 	o.filter.register(cmd, true)
+	o.out.register(cmd)
 	return cmd
 }
 
@@ -132,6 +145,10 @@ func (o *statusOptions) run(ctx context.Context, ids []string) error {
 		ctx = background()
 	}
 	lf, err := o.filter.filter(time.Now())
+	if err != nil {
+		return err
+	}
+	print, err := o.out.printer(o.globals)
 	if err != nil {
 		return err
 	}
@@ -172,12 +189,5 @@ func (o *statusOptions) run(ctx context.Context, ids []string) error {
 			return expired || !matches(r, lf)
 		})
 	}
-	if o.json {
-		return writeJSON(o.io.Out, recordList(recs))
-	}
-	if len(recs) == 0 {
-		fmt.Fprintln(o.io.ErrOut, "no jobs")
-		return nil
-	}
-	return printTable(o.io.Out, recs)
+	return print(recs)
 }

@@ -21,17 +21,21 @@ func newSubmitCmd(g *globals) *cobra.Command {
 		Short: "Submit one job and print its id",
 		Long: `Submit one job and print its id (the whole record with --json), without waiting
 for it. Follow it with capi status, capi wait, capi watch or capi logs, from
-this or any other shell.`,
+this or any other shell.
+
+--work-dir and the directories of --stdout and --stderr must exist (--mkdir
+creates them): a job whose log directory is missing would fail on the node.`,
 		Example: `  capi submit -- ./align.sh sample1
   id=$(capi submit --cpus 4 --memory "8 GB" --walltime 2:00 -- python train.py)
   capi wait "$id"
   capi submit --json --meta sample=S1 -- ./pipeline.sh | jq .job_id`,
-		Args: cobra.ArbitraryArgs,
+		Args:        cobra.ArbitraryArgs,
+		Annotations: jsonOK,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return o.run(cmd.Context(), args)
 		},
 	}
-	o.res.register(cmd.Flags())
+	o.res.register(cmd.Flags(), true)
 	return cmd
 }
 
@@ -41,6 +45,9 @@ func (o *submitOptions) run(ctx context.Context, argv []string) error {
 	}
 	spec, err := o.res.spec(argv)
 	if err != nil {
+		return err
+	}
+	if err := o.res.checkDirs(); err != nil {
 		return err
 	}
 	ex, err := o.newExecutor()

@@ -29,7 +29,9 @@ capi was interrupted: the jobs keep running).`,
 		Example: `  id=$(capi submit -- ./step1.sh) && capi wait "$id" && capi submit -- ./step2.sh
   capi wait 1234 1235 1236
   capi wait --json 1234 | jq '.[0].exit_code'`,
-		Args: cobra.MinimumNArgs(1),
+		Args:              jobIDs(false),
+		Annotations:       jsonOK,
+		ValidArgsFunction: g.completeJobs(true, false),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return o.run(cmd.Context(), args)
 		},
