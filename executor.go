@@ -420,7 +420,7 @@ func (e *Executor) track(rec Record) *Job {
 	now := time.Now()
 	if n := e.early[rec.ID]; n != nil {
 		for _, o := range n.obs {
-			e.apply(j, o, now, 0)
+			e.apply(j, o, store.SourceScheduler, now, 0)
 		}
 		delete(e.early, rec.ID)
 	}
@@ -569,7 +569,8 @@ type CancelOptions struct {
 }
 
 // Cancel stops a job (or one array element). Cancelling a job that already
-// ended is not an error. A job this executor does not track is cancelled at
+// ended is not an error. A job of the job store is followed from then on
+// and its cancel recorded; a job capi does not know at all is cancelled at
 // the scheduler all the same.
 func (e *Executor) Cancel(ctx context.Context, id string, opts *CancelOptions) error {
 	if err := e.usable(ctx); err != nil {
@@ -582,13 +583,15 @@ func (e *Executor) Cancel(ctx context.Context, id string, opts *CancelOptions) e
 	if opts.Index != nil {
 		t.Index, t.InArray = *opts.Index, true
 	}
-	e.mu.Lock()
-	j := e.jobs[id]
-	if j != nil && j.st.rec.Status.Terminal() {
-		e.mu.Unlock()
+	// A job of the store that this process does not follow yet is followed
+	// from now on, so that the cancel is recorded for every process.
+	j, err := e.Get(ctx, id)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	if j != nil && j.Snapshot().Status.Terminal() {
 		return nil
 	}
-	e.mu.Unlock()
 	if err := e.sched.Cancel(ctx, scheduler.CancelRequest{Targets: []scheduler.Target{t}, AsDone: opts.AsDone}); err != nil {
 		return err
 	}
@@ -693,7 +696,7 @@ func (e *Executor) markCancelled(jobs []*Job, opts *CancelOptions) {
 		}
 		o := scheduler.Observation{ID: j.id, Status: status, Reason: ReasonCancelled, Detail: detail, FinishTime: now}
 		if j.st.elems == nil {
-			e.apply(j, o, now, 0)
+			e.apply(j, o, store.SourceCancel, now, 0)
 			continue
 		}
 		o.InArray = true
@@ -704,7 +707,7 @@ func (e *Executor) markCancelled(jobs []*Job, opts *CancelOptions) {
 				continue
 			}
 			o.Index = int(el.index)
-			rollUp = e.update(j, &o, now, 0) || rollUp
+			rollUp = e.update(j, &o, store.SourceCancel, now, 0) || rollUp
 		}
 		if rollUp { // once per array, not once per element
 			e.rollUpLocked(j, now)

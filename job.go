@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/go-cluster-api/clusterapi/internal/store"
 	"github.com/go-cluster-api/clusterapi/scheduler"
 )
 
@@ -90,7 +91,8 @@ type Job struct {
 
 // jobState is the engine's mutable view of a job.
 type jobState struct {
-	rec       Record // elements live in elems, not rec.Array.Elements
+	rec       Record       // elements live in elems, not rec.Array.Elements
+	src       store.Source // where rec.Status came from
 	elems     []elemState
 	callbacks []callback
 	// unseen is how long the job (or some unfinished element) has been
@@ -120,6 +122,7 @@ type elemState struct {
 	exit     int32
 	seenPoll uint32 // low bits of the poll sequence number that last saw it
 	hasExit  bool
+	src      store.Source // where status came from
 }
 
 func toNanos(t time.Time) int64 {

@@ -58,13 +58,13 @@ func (e *Executor) takeChangesLocked() []store.Change {
 		if d.job || j.st.rec.Status.Terminal() {
 			r := &j.st.rec
 			c.Job = &store.JobState{
-				Status: r.Status, Reason: r.Reason, Detail: r.Detail, ExitCode: cloneInt(r.ExitCode),
+				Status: r.Status, Source: j.st.src, Reason: r.Reason, Detail: r.Detail, ExitCode: cloneInt(r.ExitCode),
 				ExecHost: r.ExecHost, MaxMem: r.MaxMem, StartTime: r.StartTime, FinishTime: r.FinishTime,
 			}
 		}
 		for _, i := range d.elems {
 			el := &j.st.elems[i]
-			es := store.ElementState{Index: int(el.index), Status: el.status, Reason: el.reason, Detail: el.detail,
+			es := store.ElementState{Index: int(el.index), Status: el.status, Source: el.src, Reason: el.reason, Detail: el.detail,
 				Host: el.host, MaxMem: el.mem, StartTime: fromNanos(el.start), FinishTime: fromNanos(el.finish)}
 			if el.hasExit {
 				v := int(el.exit)
@@ -353,7 +353,7 @@ func (e *Executor) trackStored(sr store.Record, now time.Time) *Job {
 		if es.ExitCode != nil {
 			o.ExitCode, o.HasExit = *es.ExitCode, true
 		}
-		rollUp = e.update(j, &o, now, 0) || rollUp
+		rollUp = e.update(j, &o, es.Source, now, 0) || rollUp
 	}
 	if rollUp { // once per array, not once per element
 		e.rollUpLocked(j, now)
@@ -364,7 +364,7 @@ func (e *Executor) trackStored(sr store.Record, now time.Time) *Job {
 		if sr.ExitCode != nil {
 			o.ExitCode, o.HasExit = *sr.ExitCode, true
 		}
-		e.apply(j, o, now, 0)
+		e.apply(j, o, sr.Source, now, 0)
 	}
 	if status.Terminal() && !j.st.endedAt.IsZero() {
 		j.st.endedAt = sr.FinishTime // retention counts from the job's end, not from its restore

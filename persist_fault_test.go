@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/go-cluster-api/clusterapi/scheduler"
 )
 
 // A store write that fails at any step must not lose a state: the failed
@@ -104,5 +107,80 @@ func TestCloseReportsAFailedLastWrite(t *testing.T) {
 	e.Poll(context.Background())
 	if err := e.Close(); err == nil {
 		t.Error("Close = nil although the last states were never written")
+	}
+}
+
+// Two processes on one state dir: B cancels a held job that A waits on.
+// The scheduler forgets a job cancelled while pending (Grid Engine's qdel:
+// no queue entry, no accounting, no exit file), so A learns the end from
+// the store on its next poll, and never declares the job vanished over
+// B's record.
+func TestAnotherProcessCancelIsLearnt(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	f := newFake()
+	cfg := Config{StateDir: dir, ZombieTimeout: time.Nanosecond}
+	a, err := New(cfg, &Options{Scheduler: f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	held := mustSubmit(t, a, spec(dir, "held", "true"))
+	arr, err := a.SubmitArray(context.Background(), spec(dir, "arr", "true"), Array{First: 1, Last: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustPoll(t, a)
+
+	b, err := New(cfg, &Options{Scheduler: f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if err := b.Cancel(context.Background(), held.ID(), nil); err != nil {
+		t.Fatal(err)
+	}
+	two := 2
+	if err := b.Cancel(context.Background(), arr.ID(), &CancelOptions{Index: &two}); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Close(); err != nil { // B's records are in the store
+		t.Fatal(err)
+	}
+	f.drop(held.ID())
+	f.set(arr.ID(),
+		scheduler.Observation{Name: "arr", InArray: true, Index: 1, Status: Running},
+		scheduler.Observation{Name: "arr", InArray: true, Index: 3, Status: Running})
+
+	// Zombie time is a nanosecond: without the store, this poll would
+	// declare both vanished.
+	time.Sleep(time.Millisecond)
+	mustPoll(t, a)
+	mustPoll(t, a)
+	if r := held.Snapshot(); r.Status != Killed || r.Reason != ReasonCancelled {
+		t.Errorf("A sees the job B cancelled as %s/%s (%s), want killed/cancelled", r.Status, r.Reason, r.Detail)
+	}
+	select {
+	case <-held.Done():
+	default:
+		t.Error("A still waits for a job B cancelled")
+	}
+	r := arr.Snapshot()
+	if el := r.Array.Elements[1]; el.Status != Killed || el.Reason != ReasonCancelled {
+		t.Errorf("element 2, cancelled by B: %s/%s, want killed/cancelled", el.Status, el.Reason)
+	}
+	if el := r.Array.Elements[0]; el.Status != Running {
+		t.Errorf("element 1, running in the queue: %s, want running", el.Status)
+	}
+
+	// And the store keeps B's record.
+	c, err := New(Config{StateDir: dir}, &Options{Scheduler: f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	recs, err := c.List(context.Background(), ListFilter{Name: "held"})
+	if err != nil || len(recs) != 1 || recs[0].Status != Killed || recs[0].Reason != ReasonCancelled {
+		t.Errorf("store after both processes: %+v, %v; want killed/cancelled", recs, err)
 	}
 }

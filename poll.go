@@ -39,7 +39,13 @@ func (e *Executor) Poll(ctx context.Context) error {
 	}
 	e.pollSeq++
 	seq := e.pollSeq
-	e.applyAll(obs, now, seq)
+	e.applyAll(obs, store.SourceScheduler, now, seq)
+	unfinished := e.unfinishedLocked()
+	e.mu.Unlock()
+
+	e.learnFinals(ctx, unfinished, now, seq)
+
+	e.mu.Lock()
 	missing := e.missingLocked(seq)
 	e.mu.Unlock()
 
@@ -56,7 +62,7 @@ func (e *Executor) Poll(ctx context.Context) error {
 			if failures := e.acctOutage.recovered(); failures > 0 {
 				e.log.Info("accounting answering again", "failed_lookups", failures)
 			}
-			e.applyAll(aobs, now, seq)
+			e.applyAll(aobs, store.SourceScheduler, now, seq)
 			missing = stillAbsentLocked(missing, seq)
 		}
 		e.mu.Unlock()
@@ -66,7 +72,7 @@ func (e *Executor) Poll(ctx context.Context) error {
 	found := e.readExitFiles(missing, now)
 
 	e.mu.Lock()
-	e.applyAll(found, now, seq)
+	e.applyAll(found, store.SourceExitFile, now, seq)
 	missing = stillAbsentLocked(missing, seq)
 	var delta time.Duration
 	if e.lastPollOK && sourcesOK && !e.lastPoll.IsZero() {
@@ -264,7 +270,7 @@ func (e *Executor) vanishLocked(j *Job, now time.Time, seq uint64) {
 		Detail: fmt.Sprintf("not seen by the scheduler's queue, its accounting or the exit file for %s", e.cfg.ZombieTimeout),
 	}
 	if j.st.elems == nil {
-		e.apply(j, o, now, 0)
+		e.apply(j, o, store.SourceVanished, now, 0)
 		return
 	}
 	o.InArray = true
@@ -272,7 +278,7 @@ func (e *Executor) vanishLocked(j *Job, now time.Time, seq uint64) {
 	for _, el := range j.st.elems {
 		if !el.status.Terminal() && el.seenPoll != uint32(seq) {
 			o.Index = int(el.index)
-			rollUp = e.update(j, &o, now, 0) || rollUp
+			rollUp = e.update(j, &o, store.SourceVanished, now, 0) || rollUp
 		}
 	}
 	if rollUp {
@@ -283,8 +289,8 @@ func (e *Executor) vanishLocked(j *Job, now time.Time, seq uint64) {
 // apply merges one observation into a job. seq marks it seen in that poll
 // (0 for notifications and engine decisions). Terminal records and
 // elements never change again.
-func (e *Executor) apply(j *Job, o scheduler.Observation, now time.Time, seq uint64) {
-	if e.update(j, &o, now, seq) {
+func (e *Executor) apply(j *Job, o scheduler.Observation, src store.Source, now time.Time, seq uint64) {
+	if e.update(j, &o, src, now, seq) {
 		e.rollUpLocked(j, now)
 	}
 }
@@ -293,7 +299,7 @@ func (e *Executor) apply(j *Job, o scheduler.Observation, now time.Time, seq uin
 // array they touched once. Rolling up after every element, as apply does,
 // would cost O(elements²) per array and poll (an array of 10,000 elements:
 // 60 µs per element instead of ~5).
-func (e *Executor) applyAll(obs []scheduler.Observation, now time.Time, seq uint64) {
+func (e *Executor) applyAll(obs []scheduler.Observation, src store.Source, now time.Time, seq uint64) {
 	var arrays []*Job
 	for i := range obs {
 		j := e.jobs[obs[i].ID]
@@ -302,7 +308,7 @@ func (e *Executor) applyAll(obs []scheduler.Observation, now time.Time, seq uint
 		}
 		// Elements of one array come together in every scheduler's
 		// output; an array seen twice is rolled up twice, harmlessly.
-		if e.update(j, &obs[i], now, seq) && (len(arrays) == 0 || arrays[len(arrays)-1] != j) {
+		if e.update(j, &obs[i], src, now, seq) && (len(arrays) == 0 || arrays[len(arrays)-1] != j) {
 			arrays = append(arrays, j)
 		}
 	}
@@ -312,8 +318,9 @@ func (e *Executor) applyAll(obs []scheduler.Observation, now time.Time, seq uint
 }
 
 // update is apply without the array roll-up; it reports whether an array
-// element was updated, so that the caller must roll the array up.
-func (e *Executor) update(j *Job, o *scheduler.Observation, now time.Time, seq uint64) (rollUp bool) {
+// element was updated, so that the caller must roll the array up. src is
+// where the observation came from; the store keeps it with the state.
+func (e *Executor) update(j *Job, o *scheduler.Observation, src store.Source, now time.Time, seq uint64) (rollUp bool) {
 	st := &j.st
 	if st.rec.Status.Terminal() {
 		return false
@@ -343,7 +350,7 @@ func (e *Executor) update(j *Job, o *scheduler.Observation, now time.Time, seq u
 		// the job for now (LSF UNKWN), in its own words, until it reports
 		// a known state again.
 		if o.Status != "" {
-			el.status = o.Status
+			el.status, el.src = o.Status, src
 		}
 		el.reason, el.detail = o.Reason, o.Detail
 		if o.HasExit {
@@ -377,7 +384,7 @@ func (e *Executor) update(j *Job, o *scheduler.Observation, now time.Time, seq u
 		}
 	}()
 	if o.Status != "" {
-		r.Status = o.Status
+		r.Status, st.src = o.Status, src
 	}
 	r.Reason, r.Detail = o.Reason, o.Detail
 	if o.HasExit {
@@ -412,6 +419,8 @@ func (e *Executor) update(j *Job, o *scheduler.Observation, now time.Time, seq u
 func (e *Executor) rollUpLocked(j *Job, now time.Time) {
 	st := &j.st
 	var running, terminal, failed, killed, unknown int
+	// An array's final state is as strong as its weakest element's.
+	src := store.SourceScheduler
 	var firstFailed *elemState
 	var start, finish time.Time
 	for i := range st.elems {
@@ -431,6 +440,7 @@ func (e *Executor) rollUpLocked(j *Job, now time.Time) {
 		}
 		if el.status.Terminal() {
 			terminal++
+			src = min(src, el.src)
 			if f := fromNanos(el.finish); f.After(finish) {
 				finish = f
 			}
@@ -471,6 +481,7 @@ func (e *Executor) rollUpLocked(j *Job, now time.Time) {
 		r.ExitCode = &zero
 	}
 	r.FinishTime = finish
+	st.src = src
 	e.endLocked(j, now)
 }
 
@@ -537,7 +548,7 @@ func (e *Executor) notify(o scheduler.Observation) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if j := e.jobs[o.ID]; j != nil {
-		e.apply(j, o, now, 0)
+		e.apply(j, o, store.SourceScheduler, now, 0)
 		e.kickFlush()
 		return
 	}
@@ -575,4 +586,73 @@ func (l *outageLog) recovered() int {
 	n := l.failures
 	*l = outageLog{}
 	return n
+}
+
+// unfinishedLocked lists the ids of the tracked jobs that have not ended.
+func (e *Executor) unfinishedLocked() []string {
+	var ids []string
+	for id, j := range e.jobs {
+		if !j.st.rec.Status.Terminal() {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
+// learnFinals applies the final states that other processes sharing the
+// job store recorded for jobs this one still follows (one store read): a
+// capi wait in one shell ends within a poll of a capi cancel in another,
+// and never declares vanished a job whose end another process knows. A
+// job or element the live queue reported in this poll (seq) keeps the
+// queue's word unless the stored state is the scheduler's own too.
+func (e *Executor) learnFinals(ctx context.Context, ids []string, now time.Time, seq uint64) {
+	if e.db == nil || len(ids) == 0 {
+		return
+	}
+	finals, err := e.db.Finals(ctx, e.sched.Name(), ids)
+	if err != nil {
+		e.log.Warn("job store: could not read the states other processes recorded", "err", err)
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for id, f := range finals {
+		j := e.jobs[id]
+		if j == nil || j.st.rec.Status.Terminal() {
+			continue
+		}
+		if f.Job != nil && j.st.elems == nil {
+			if j.st.seenPoll != seq || f.Job.Source == store.SourceScheduler {
+				e.apply(j, observationOf(id, *f.Job), f.Job.Source, now, 0)
+			}
+			continue
+		}
+		rollUp := false
+		for _, es := range f.Elements {
+			i := es.Index - j.st.rec.Array.First
+			if j.st.elems == nil || i < 0 || i >= len(j.st.elems) {
+				continue
+			}
+			if el := &j.st.elems[i]; el.status.Terminal() || (el.seenPoll == uint32(seq) && es.Source != store.SourceScheduler) {
+				continue
+			}
+			o := observationOf(id, store.JobState{Status: es.Status, Reason: es.Reason, Detail: es.Detail, ExitCode: es.ExitCode,
+				ExecHost: es.Host, MaxMem: es.MaxMem, StartTime: es.StartTime, FinishTime: es.FinishTime})
+			o.InArray, o.Index = true, es.Index
+			rollUp = e.update(j, &o, es.Source, now, 0) || rollUp
+		}
+		if rollUp {
+			e.rollUpLocked(j, now)
+		}
+	}
+}
+
+// observationOf turns a stored state back into an observation of job id.
+func observationOf(id string, st store.JobState) scheduler.Observation {
+	o := scheduler.Observation{ID: id, Status: st.Status, Reason: st.Reason, Detail: st.Detail,
+		Host: st.ExecHost, MaxMem: st.MaxMem, StartTime: st.StartTime, FinishTime: st.FinishTime}
+	if st.ExitCode != nil {
+		o.ExitCode, o.HasExit = *st.ExitCode, true
+	}
+	return o
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/go-cluster-api/clusterapi/internal/script"
+	"github.com/go-cluster-api/clusterapi/internal/store"
 	"github.com/go-cluster-api/clusterapi/scheduler"
 )
 
@@ -98,7 +99,7 @@ func (e *Executor) Reconnect(ctx context.Context) ([]*Job, error) {
 		}
 		j := e.track(f.rec)
 		e.mu.Lock()
-		e.applyAll(f.obs, now, 0)
+		e.applyAll(f.obs, store.SourceScheduler, now, 0)
 		e.mu.Unlock()
 		adopted = append(adopted, j)
 	}

@@ -92,10 +92,11 @@ func TestMigrateFromV1(t *testing.T) {
 		Resources: scheduler.Resources{CPUs: 2, Memory: scheduler.GB}, Metadata: map[string]string{"k": "v"},
 		Array:      &scheduler.Array{First: 1, Last: 3},
 		ScriptPath: "/w/s.sh", StdoutPath: "/w/o", StderrPath: "/w/e", WorkDir: "/w",
-		JobState: JobState{Status: scheduler.Done, Reason: scheduler.ReasonExitCode, ExitCode: intp(0),
+		// Final states of older versions count as the scheduler's.
+		JobState: JobState{Status: scheduler.Done, Source: SourceScheduler, Reason: scheduler.ReasonExitCode, ExitCode: intp(0),
 			ExecHost: "n1", MaxMem: "1 Gbytes", StartTime: t0.Add(1), FinishTime: t0.Add(2)},
 		SubmitTime: t0, UpdatedAt: t0.Add(3),
-		Elements: []ElementState{{Index: 2, Status: scheduler.Done, Reason: scheduler.ReasonExitCode,
+		Elements: []ElementState{{Index: 2, Status: scheduler.Done, Source: SourceScheduler, Reason: scheduler.ReasonExitCode,
 			ExitCode: intp(0), Host: "n2", FinishTime: t0.Add(2)}},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {

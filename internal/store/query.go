@@ -14,7 +14,7 @@ import (
 
 const recordColumns = `id, token, scheduler, job_id, name, command, resources, metadata,
 	array_first, array_last, array_max, script_path, stdout_path, stderr_path, work_dir,
-	status, reason, detail, exit_code, exec_host, max_mem,
+	status, source, reason, detail, exit_code, exec_host, max_mem,
 	submit_time, start_time, finish_time, updated_at, purged, superseded, owner_host, owner_pid`
 
 type scanner interface{ Scan(dest ...any) error }
@@ -33,7 +33,7 @@ func scanRecord(sc scanner) (int64, Record, error) {
 	)
 	err := sc.Scan(&id, &r.Token, &r.Scheduler, &jobID, &r.Name, &r.Command, &res, &meta,
 		&first, &last, &maxc, &r.ScriptPath, &r.StdoutPath, &r.StderrPath, &r.WorkDir,
-		&status, &reason, &r.Detail, &exit, &r.ExecHost, &r.MaxMem,
+		&status, &r.Source, &reason, &r.Detail, &exit, &r.ExecHost, &r.MaxMem,
 		&submitted, &start, &finish, &updated, &r.Purged, &r.Superseded, &r.OwnerHost, &r.OwnerPID)
 	if err != nil {
 		return 0, r, err
@@ -124,12 +124,87 @@ func (s *Store) Known(ctx context.Context, scheduler string, ids []string) (map[
 	return known, nil
 }
 
+// Final is what the store holds of a job that some process recorded as
+// ended: the job's final state (nil while it has not ended) and its ended
+// array elements.
+type Final struct {
+	Job      *JobState
+	Elements []ElementState
+}
+
+// Finals returns, for those of ids (jobs of scheduler) that have ended or
+// have ended elements, what the store holds: how a process learns the
+// final states others recorded. Two queries, however many ids.
+func (s *Store) Finals(ctx context.Context, schedName string, ids []string) (map[string]Final, error) {
+	out := make(map[string]Final)
+	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, fmt.Errorf("job store: reading final states: %w", s.wrap(err))
+	}
+	defer tx.Rollback() // read-only: nothing to undo
+	for chunk := range slices.Chunk(ids, lookupChunk) {
+		arg, err := json.Marshal(chunk)
+		if err != nil {
+			return nil, err
+		}
+		rows, err := tx.QueryContext(ctx, `
+SELECT j.id, j.job_id, j.array_first IS NOT NULL, j.status, j.source, j.reason, j.detail, j.exit_code, j.exec_host, j.max_mem, j.start_time, j.finish_time
+FROM json_each(?) k CROSS JOIN jobs j ON j.scheduler = ? AND j.job_id = k.value AND j.superseded = 0`, string(arg), schedName)
+		if err != nil {
+			return nil, fmt.Errorf("job store: reading final states: %w", s.wrap(err))
+		}
+		arrays := map[int64]string{}
+		for rows.Next() {
+			var (
+				row                 int64
+				jobID               string
+				isArray             bool
+				st                  JobState
+				status, reason      string
+				exit, start, finish sql.NullInt64
+			)
+			if err := rows.Scan(&row, &jobID, &isArray, &status, &st.Source, &reason, &st.Detail, &exit, &st.ExecHost, &st.MaxMem, &start, &finish); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("job store: reading final states: %w", s.wrap(err))
+			}
+			st.Status, st.Reason = scheduler.Status(status), scheduler.Reason(reason)
+			st.ExitCode, st.StartTime, st.FinishTime = fromNullInt(exit), fromNanos(start), fromNanos(finish)
+			if isArray {
+				arrays[row] = jobID
+			}
+			if st.Status.Terminal() {
+				f := out[jobID]
+				f.Job = &st
+				out[jobID] = f
+			}
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, fmt.Errorf("job store: reading final states: %w", s.wrap(err))
+		}
+		for row, jobID := range arrays {
+			els, err := elements(ctx, tx, row)
+			if err != nil {
+				return nil, fmt.Errorf("job store: reading final states of job %s: %w", jobID, s.wrap(err))
+			}
+			els = slices.DeleteFunc(els, func(e ElementState) bool { return !e.Status.Terminal() })
+			if len(els) > 0 {
+				f := out[jobID]
+				f.Elements = els
+				out[jobID] = f
+			}
+		}
+	}
+	return out, nil
+}
+
 type rowQuerier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
 func elements(ctx context.Context, q rowQuerier, job int64) ([]ElementState, error) {
-	rows, err := q.QueryContext(ctx, `SELECT idx, status, reason, detail, exit_code, host, max_mem, start_time, finish_time
+	rows, err := q.QueryContext(ctx, `SELECT idx, status, source, reason, detail, exit_code, host, max_mem, start_time, finish_time
 		FROM elements WHERE job = ? ORDER BY idx`, job)
 	if err != nil {
 		return nil, err
@@ -142,7 +217,7 @@ func elements(ctx context.Context, q rowQuerier, job int64) ([]ElementState, err
 			status, reason      string
 			exit, start, finish sql.NullInt64
 		)
-		if err := rows.Scan(&e.Index, &status, &reason, &e.Detail, &exit, &e.Host, &e.MaxMem, &start, &finish); err != nil {
+		if err := rows.Scan(&e.Index, &status, &e.Source, &reason, &e.Detail, &exit, &e.Host, &e.MaxMem, &start, &finish); err != nil {
 			return nil, err
 		}
 		e.Status, e.Reason = scheduler.Status(status), scheduler.Reason(reason)

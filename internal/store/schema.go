@@ -88,6 +88,15 @@ CREATE UNIQUE INDEX jobs_key ON jobs(scheduler, job_id) WHERE superseded = 0;
 	`
 ALTER TABLE elements ADD COLUMN max_mem TEXT NOT NULL DEFAULT '';
 `,
+	// 4: where each state came from (see Source), so that a final state is
+	// replaced only by a stronger source. Final states written before
+	// counted as the scheduler's, except the engine's own "vanished".
+	`
+ALTER TABLE jobs ADD COLUMN source INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE elements ADD COLUMN source INTEGER NOT NULL DEFAULT 0;
+UPDATE jobs SET source = CASE WHEN reason = 'vanished' THEN 1 ELSE 4 END WHERE status IN ('done', 'failed', 'killed');
+UPDATE elements SET source = CASE WHEN reason = 'vanished' THEN 1 ELSE 4 END WHERE status IN ('done', 'failed', 'killed');
+`,
 }
 
 // SchemaVersion is the schema this code writes.

@@ -196,7 +196,8 @@ func TestMinimalSubmission(t *testing.T) {
 // events are appended, over sequences of states.
 func TestUpdateRules(t *testing.T) {
 	t.Parallel()
-	running := JobState{Status: scheduler.Running, Detail: "RUN", ExecHost: "n1", MaxMem: "1 Gbytes", StartTime: t0}
+	const sched = SourceScheduler
+	running := JobState{Status: scheduler.Running, Source: sched, Detail: "RUN", ExecHost: "n1", MaxMem: "1 Gbytes", StartTime: t0}
 	tests := []struct {
 		name       string
 		states     []JobState
@@ -211,42 +212,98 @@ func TestUpdateRules(t *testing.T) {
 		},
 		{
 			name:       "detail only is stored without an event",
-			states:     []JobState{{Status: scheduler.Pending, Detail: "Priority"}, {Status: scheduler.Pending, Detail: "Resources"}},
-			want:       JobState{Status: scheduler.Pending, Detail: "Resources"},
+			states:     []JobState{{Status: scheduler.Pending, Source: sched, Detail: "Priority"}, {Status: scheduler.Pending, Source: sched, Detail: "Resources"}},
+			want:       JobState{Status: scheduler.Pending, Source: sched, Detail: "Resources"},
 			wantEvents: 0,
 		},
 		{
 			name:       "unknown host, memory and times keep the stored ones",
-			states:     []JobState{running, {Status: scheduler.Done, Reason: scheduler.ReasonExitCode, ExitCode: intp(0)}},
-			want:       JobState{Status: scheduler.Done, Reason: scheduler.ReasonExitCode, ExitCode: intp(0), ExecHost: "n1", MaxMem: "1 Gbytes", StartTime: t0},
+			states:     []JobState{running, {Status: scheduler.Done, Source: sched, Reason: scheduler.ReasonExitCode, ExitCode: intp(0)}},
+			want:       JobState{Status: scheduler.Done, Source: sched, Reason: scheduler.ReasonExitCode, ExitCode: intp(0), ExecHost: "n1", MaxMem: "1 Gbytes", StartTime: t0},
 			wantEvents: 2,
 		},
 		{
 			name: "exit code change alone is an event",
 			states: []JobState{
-				{Status: scheduler.Failed, Reason: scheduler.ReasonExitCode},
-				{Status: scheduler.Failed, Reason: scheduler.ReasonExitCode, ExitCode: intp(2)},
+				{Status: scheduler.Failed, Source: sched, Reason: scheduler.ReasonExitCode},
+				{Status: scheduler.Failed, Source: sched, Reason: scheduler.ReasonExitCode, ExitCode: intp(2)},
 			},
-			want:       JobState{Status: scheduler.Failed, Reason: scheduler.ReasonExitCode, ExitCode: intp(2)},
+			want:       JobState{Status: scheduler.Failed, Source: sched, Reason: scheduler.ReasonExitCode, ExitCode: intp(2)},
 			wantEvents: 2,
 		},
 		{
-			name: "reason change alone is an event",
+			name: "the scheduler's record replaces vanished",
 			states: []JobState{
-				{Status: scheduler.Failed, Reason: scheduler.ReasonVanished},
-				{Status: scheduler.Failed, Reason: scheduler.ReasonTimeout},
+				{Status: scheduler.Failed, Source: SourceVanished, Reason: scheduler.ReasonVanished},
+				{Status: scheduler.Failed, Source: sched, Reason: scheduler.ReasonTimeout},
 			},
-			want:       JobState{Status: scheduler.Failed, Reason: scheduler.ReasonTimeout},
+			want:       JobState{Status: scheduler.Failed, Source: sched, Reason: scheduler.ReasonTimeout},
 			wantEvents: 2,
 		},
 		{
 			name: "a requeued job loses its exit code",
 			states: []JobState{
-				{Status: scheduler.Failed, Reason: scheduler.ReasonPreempted, ExitCode: intp(1)},
-				{Status: scheduler.Pending},
+				{Status: scheduler.Failed, Source: sched, Reason: scheduler.ReasonPreempted, ExitCode: intp(1)},
+				{Status: scheduler.Pending, Source: sched},
 			},
-			want:       JobState{Status: scheduler.Pending},
+			want:       JobState{Status: scheduler.Pending, Source: sched},
 			wantEvents: 2,
+		},
+		// The precedence of sources: scheduler > capi's cancel > exit file
+		// > vanished. A final state is never replaced by a weaker one.
+		{
+			name: "vanished never replaces another process's cancel",
+			states: []JobState{
+				{Status: scheduler.Killed, Source: SourceCancel, Reason: scheduler.ReasonCancelled},
+				{Status: scheduler.Failed, Source: SourceVanished, Reason: scheduler.ReasonVanished},
+			},
+			want:       JobState{Status: scheduler.Killed, Source: SourceCancel, Reason: scheduler.ReasonCancelled},
+			wantEvents: 1,
+		},
+		{
+			name: "an exit file never replaces the scheduler's record",
+			states: []JobState{
+				{Status: scheduler.Failed, Source: sched, Reason: scheduler.ReasonOutOfMemory, ExitCode: intp(137)},
+				{Status: scheduler.Failed, Source: SourceExitFile, Reason: scheduler.ReasonExitCode, ExitCode: intp(137)},
+			},
+			want:       JobState{Status: scheduler.Failed, Source: sched, Reason: scheduler.ReasonOutOfMemory, ExitCode: intp(137)},
+			wantEvents: 1,
+		},
+		{
+			name: "the scheduler's record replaces an exit file's",
+			states: []JobState{
+				{Status: scheduler.Failed, Source: SourceExitFile, Reason: scheduler.ReasonExitCode, ExitCode: intp(143)},
+				{Status: scheduler.Killed, Source: sched, Reason: scheduler.ReasonCancelled, ExitCode: intp(143)},
+			},
+			want:       JobState{Status: scheduler.Killed, Source: sched, Reason: scheduler.ReasonCancelled, ExitCode: intp(143)},
+			wantEvents: 2,
+		},
+		{
+			name: "a cancel recorded as done stays done when the scheduler says killed",
+			states: []JobState{
+				{Status: scheduler.Done, Source: SourceCancel, Reason: scheduler.ReasonCancelled},
+				{Status: scheduler.Killed, Source: sched, Reason: scheduler.ReasonCancelled},
+			},
+			want:       JobState{Status: scheduler.Done, Source: SourceCancel, Reason: scheduler.ReasonCancelled},
+			wantEvents: 1,
+		},
+		{
+			name: "a job that ended before the cancel reached it ends as the scheduler says",
+			states: []JobState{
+				{Status: scheduler.Killed, Source: SourceCancel, Reason: scheduler.ReasonCancelled},
+				{Status: scheduler.Done, Source: sched, ExitCode: intp(0)},
+			},
+			want:       JobState{Status: scheduler.Done, Source: sched, ExitCode: intp(0)},
+			wantEvents: 2,
+		},
+		{
+			name: "a stale running never moves a final state back",
+			states: []JobState{
+				{Status: scheduler.Killed, Source: SourceCancel, Reason: scheduler.ReasonCancelled},
+				{Status: scheduler.Running, Source: sched, Detail: "RUN"},
+			},
+			want:       JobState{Status: scheduler.Killed, Source: SourceCancel, Reason: scheduler.ReasonCancelled},
+			wantEvents: 1,
 		},
 	}
 	for _, tt := range tests {

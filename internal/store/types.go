@@ -66,6 +66,47 @@ type Submission struct {
 	SubmitTime time.Time
 }
 
+// Source says where a state came from. Sources are ranked: a final state
+// (done, failed, killed) is replaced only by a stronger source, in the
+// engine and in the store, so that a process that knows less never writes
+// over what another process learnt.
+type Source int8
+
+// The sources, weakest first.
+const (
+	// SourceNone: not a final state, or not known.
+	SourceNone Source = iota
+	// SourceVanished: the engine gave up on a job no source knew.
+	SourceVanished
+	// SourceExitFile: the exit-status file the job's script wrote.
+	SourceExitFile
+	// SourceCancel: capi's own record of a cancel it made.
+	SourceCancel
+	// SourceScheduler: the scheduler's own record (queue or accounting).
+	SourceScheduler
+)
+
+// Replaces reports whether a state of status st from source n may replace
+// a stored state of status old from source was:
+//   - a state that is not final is replaced by anything;
+//   - a final state only by a stronger final state, or by the scheduler
+//     again (its later word, a requeue included, is its latest truth);
+//   - except that the scheduler's record of a cancel (killed, cancelled)
+//     leaves capi's own record of that cancel, which may say done (cancel
+//     as done).
+func Replaces(was Source, old scheduler.Status, n Source, st scheduler.Status, reason scheduler.Reason) bool {
+	switch {
+	case !old.Terminal():
+		return true
+	case n == SourceScheduler && was == SourceScheduler:
+		return true
+	case n == SourceScheduler && was == SourceCancel:
+		return st.Terminal() && reason != scheduler.ReasonCancelled
+	default:
+		return n > was && st.Terminal()
+	}
+}
+
 // JobState is what the engine knows about a job at one moment.
 //
 // Status, Reason, Detail and ExitCode describe the current state together
@@ -76,6 +117,7 @@ type Submission struct {
 // exit-code file) each know only part of a job.
 type JobState struct {
 	Status     scheduler.Status
+	Source     Source
 	Reason     scheduler.Reason
 	Detail     string
 	ExitCode   *int
@@ -90,6 +132,7 @@ type JobState struct {
 type ElementState struct {
 	Index      int
 	Status     scheduler.Status
+	Source     Source
 	Reason     scheduler.Reason
 	Detail     string
 	ExitCode   *int

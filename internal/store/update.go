@@ -109,12 +109,12 @@ func prepareApplier(ctx context.Context, tx *sql.Tx, now int64) (*applier, error
 		dst **sql.Stmt
 		sql string
 	}{
-		{&a.updJob, `UPDATE jobs SET status = ?, reason = ?, detail = ?, exit_code = ?, exec_host = ?, max_mem = ?,
+		{&a.updJob, `UPDATE jobs SET status = ?, source = ?, reason = ?, detail = ?, exit_code = ?, exec_host = ?, max_mem = ?,
 			start_time = ?, finish_time = ?, updated_at = ? WHERE id = ?`},
 		{&a.touchJob, `UPDATE jobs SET updated_at = ? WHERE id = ?`},
-		{&a.upsert, `INSERT INTO elements (job, idx, status, reason, detail, exit_code, host, max_mem, start_time, finish_time, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (job, idx) DO UPDATE SET status = excluded.status, reason = excluded.reason,
+		{&a.upsert, `INSERT INTO elements (job, idx, status, source, reason, detail, exit_code, host, max_mem, start_time, finish_time, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (job, idx) DO UPDATE SET status = excluded.status, source = excluded.source, reason = excluded.reason,
 				detail = excluded.detail, exit_code = excluded.exit_code, host = excluded.host, max_mem = excluded.max_mem,
 				start_time = excluded.start_time, finish_time = excluded.finish_time, updated_at = excluded.updated_at`},
 		{&a.insEvent, `INSERT INTO events (job, idx, time, status, reason, detail, exit_code) VALUES (?, ?, ?, ?, ?, ?, ?)`},
@@ -164,7 +164,7 @@ func (a *applier) loadJobs(ctx context.Context, tx *sql.Tx, changes []Change) ([
 			// change. CROSS JOIN keeps json_each as the outer loop, so that every
 			// id is one lookup in the jobs_key index rather than a scan of jobs.
 			rows, err := tx.QueryContext(ctx, `
-SELECT k.key, j.id, j.status, j.reason, j.detail, j.exit_code, j.exec_host, j.max_mem, j.start_time, j.finish_time
+SELECT k.key, j.id, j.status, j.source, j.reason, j.detail, j.exit_code, j.exec_host, j.max_mem, j.start_time, j.finish_time
 FROM json_each(?) k CROSS JOIN jobs j ON j.scheduler = ? AND j.job_id = k.value AND j.superseded = 0`, string(arg), sched)
 			if err != nil {
 				return nil, err
@@ -175,7 +175,7 @@ FROM json_each(?) k CROSS JOIN jobs j ON j.scheduler = ? AND j.job_id = k.value 
 					id  int64
 					st  state
 				)
-				if err := rows.Scan(&pos, &id, &st.status, &st.reason, &st.detail, &st.exit, &st.host, &st.maxMem, &st.start, &st.finish); err != nil {
+				if err := rows.Scan(&pos, &id, &st.status, &st.source, &st.reason, &st.detail, &st.exit, &st.host, &st.maxMem, &st.start, &st.finish); err != nil {
 					rows.Close()
 					return nil, err
 				}
@@ -196,14 +196,19 @@ FROM json_each(?) k CROSS JOIN jobs j ON j.scheduler = ? AND j.job_id = k.value 
 // state is the comparable form of a job or element state as stored.
 type state struct {
 	status, reason, detail, host, maxMem string
+	source                               Source
 	exit, start, finish                  sql.NullInt64
 }
 
-// merge applies the JobState rules: status, reason, detail and exit code
-// replace; host, max memory and times fill in only when known.
-func (old state) merge(st scheduler.Status, reason scheduler.Reason, detail string, exit *int, host, maxMem string, start, finish time.Time) state {
+// merge applies the JobState rules: status, source, reason, detail and exit
+// code replace, when the source may replace the stored state (Replaces);
+// host, max memory and times fill in only when known.
+func (old state) merge(st scheduler.Status, src Source, reason scheduler.Reason, detail string, exit *int, host, maxMem string, start, finish time.Time) state {
+	if !Replaces(old.source, scheduler.Status(old.status), src, st, reason) {
+		return old
+	}
 	n := old
-	n.status, n.reason, n.detail = string(st), string(reason), detail
+	n.status, n.source, n.reason, n.detail = string(st), src, string(reason), detail
 	n.exit = sql.NullInt64{}
 	if exit != nil {
 		n.exit = sql.NullInt64{Int64: int64(*exit), Valid: true}
@@ -241,9 +246,9 @@ func (a *applier) apply(ctx context.Context, tx *sql.Tx, id int64, c *Change) er
 	touched := false
 	if j := c.Job; j != nil {
 		old := a.jobs[id]
-		n := old.merge(j.Status, j.Reason, j.Detail, j.ExitCode, j.ExecHost, j.MaxMem, j.StartTime, j.FinishTime)
+		n := old.merge(j.Status, j.Source, j.Reason, j.Detail, j.ExitCode, j.ExecHost, j.MaxMem, j.StartTime, j.FinishTime)
 		if n != *old {
-			if _, err := a.updJob.ExecContext(ctx, n.status, n.reason, n.detail, nullable(n.exit), n.host, n.maxMem,
+			if _, err := a.updJob.ExecContext(ctx, n.status, n.source, n.reason, n.detail, nullable(n.exit), n.host, n.maxMem,
 				nullable(n.start), nullable(n.finish), a.now, id); err != nil {
 				return err
 			}
@@ -287,7 +292,7 @@ func (a *applier) loadElements(ctx context.Context, tx *sql.Tx, job int64) (map[
 	if m, ok := a.elems[job]; ok {
 		return m, nil
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT idx, status, reason, detail, exit_code, host, max_mem, start_time, finish_time
+	rows, err := tx.QueryContext(ctx, `SELECT idx, status, source, reason, detail, exit_code, host, max_mem, start_time, finish_time
 		FROM elements WHERE job = ?`, job)
 	if err != nil {
 		return nil, err
@@ -299,7 +304,7 @@ func (a *applier) loadElements(ctx context.Context, tx *sql.Tx, job int64) (map[
 			idx int
 			st  state
 		)
-		if err := rows.Scan(&idx, &st.status, &st.reason, &st.detail, &st.exit, &st.host, &st.maxMem, &st.start, &st.finish); err != nil {
+		if err := rows.Scan(&idx, &st.status, &st.source, &st.reason, &st.detail, &st.exit, &st.host, &st.maxMem, &st.start, &st.finish); err != nil {
 			return nil, err
 		}
 		m[idx] = &st
@@ -316,11 +321,11 @@ func (a *applier) applyElement(ctx context.Context, job int64, elems map[int]*st
 	if !ok {
 		old = &state{}
 	}
-	n := old.merge(e.Status, e.Reason, e.Detail, e.ExitCode, e.Host, e.MaxMem, e.StartTime, e.FinishTime)
+	n := old.merge(e.Status, e.Source, e.Reason, e.Detail, e.ExitCode, e.Host, e.MaxMem, e.StartTime, e.FinishTime)
 	if ok && n == *old {
 		return false, nil
 	}
-	if _, err := a.upsert.ExecContext(ctx, job, e.Index, n.status, n.reason, n.detail, nullable(n.exit), n.host, n.maxMem,
+	if _, err := a.upsert.ExecContext(ctx, job, e.Index, n.status, n.source, n.reason, n.detail, nullable(n.exit), n.host, n.maxMem,
 		nullable(n.start), nullable(n.finish), a.now); err != nil {
 		return false, err
 	}
