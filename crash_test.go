@@ -26,6 +26,9 @@ func childMain(mode string) int {
 	}
 	defer ex.Close()
 	ctx := context.Background()
+	if mode == "accepted-then-died" {
+		return acceptThenDie(ex, n)
+	}
 	for i := range n {
 		j, err := ex.Submit(ctx, JobSpec{Name: "same", Command: "true", Resources: Resources{WorkDir: os.Getenv("CAPI_TEST_WORK")},
 			Metadata: map[string]string{"child": mode, "i": fmt.Sprint(i)}})
@@ -41,6 +44,36 @@ func childMain(mode string) int {
 			}
 		}
 	}
+	return 0
+}
+
+// acceptThenDie does what a capi submit killed at the worst moment did:
+// each job is recorded as an intent and accepted by the scheduler, and the
+// process ends before it records the answer.
+func acceptThenDie(ex *Executor, n int) int {
+	ctx := context.Background()
+	for i := range n {
+		p, err := ex.prepare(JobSpec{Name: fmt.Sprintf("lost%d", i), Command: "true", Resources: Resources{WorkDir: os.Getenv("CAPI_TEST_WORK")}}, nil, ex.writer.Reserve)
+		if err == nil {
+			err = ex.writer.Fill(p.job.ScriptPath, p.content)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		p.rec.SubmitTime = time.Now()
+		if p.job.Token, err = ex.beginSubmit(ctx, p); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		id, err := ex.sched.Submit(ctx, &p.job)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		fmt.Println(id)
+	}
+	os.Exit(0) // no Close: nothing more is recorded
 	return 0
 }
 
@@ -195,5 +228,74 @@ func TestConcurrentProcessesShareStore(t *testing.T) {
 	}
 	if count["a"] != 50 || count["b"] != 50 || len(recs) != 100 {
 		t.Errorf("store lists %d jobs (a=%d b=%d), want 50 from each", len(recs), count["a"], count["b"])
+	}
+}
+
+// Jobs a killed capi submit left (accepted by the scheduler, outcome never
+// recorded) are seen by every command at once, as unknown, and settled by
+// the next poll, without a Reconnect and without one lookup each.
+func TestInterruptedSubmissionsAreSeenAndSettledByAPoll(t *testing.T) {
+	state, work := t.TempDir(), t.TempDir()
+	cmd, lines := startChild(t, "accepted-then-died", state, work, 20)
+	var accepted []string
+	for lines.Scan() {
+		accepted = append(accepted, lines.Text())
+	}
+	if err := cmd.Wait(); err != nil || len(accepted) != 20 {
+		t.Fatalf("child: %v, %d jobs accepted", err, len(accepted))
+	}
+
+	ex, err := New(Config{StateDir: state, LocalSlots: 2}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ex.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	recs, err := ex.List(ctx, ListFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 20 {
+		t.Fatalf("a new process lists %d jobs, want the 20 interrupted submissions", len(recs))
+	}
+	for _, r := range recs {
+		if r.Status != Unknown || r.ID != "" || !strings.HasPrefix(r.Name, "lost") {
+			t.Errorf("interrupted submission listed as %+v, want unknown without an id", r)
+		}
+	}
+
+	if err := ex.Poll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if pending, err := ex.db.PendingSubmits(ctx); err != nil || len(pending) != 0 {
+		t.Errorf("%d submissions unsettled after a poll (%v)", len(pending), err)
+	}
+	mon := NewMonitor(ex, &MonitorOptions{Interval: 100 * time.Millisecond})
+	mon.Start()
+	defer mon.Stop()
+	for _, j := range ex.Jobs() {
+		if r, err := j.Wait(ctx); err != nil || r.Status != Done {
+			t.Fatalf("job %s: %+v, %v", j.ID(), r, err)
+		}
+	}
+	recs, err = ex.List(ctx, ListFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int{}
+	for _, r := range recs {
+		got[r.ID]++
+		if r.Status != Done {
+			t.Errorf("job %q is %s (%s), want done", r.ID, r.Status, r.Detail)
+		}
+	}
+	for _, id := range accepted {
+		if got[id] != 1 {
+			t.Errorf("accepted job %s listed %d times, want once", id, got[id])
+		}
+	}
+	if len(recs) != 20 {
+		t.Errorf("%d records after settling, want 20", len(recs))
 	}
 }

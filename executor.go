@@ -484,6 +484,16 @@ func (e *Executor) findSubmitted(ctx context.Context, name, token string) (strin
 	if err != nil {
 		return "", false, err
 	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return matchSubmitted(obs, name, token, func(id string) bool { return e.jobs[id] != nil })
+}
+
+// matchSubmitted finds among obs the job a submission of name (with token,
+// where the scheduler records tokens) created: the one carrying its token,
+// else the only job of that name that nobody tracks (tracked says which
+// ids are); several such jobs are an error, never a guess.
+func matchSubmitted(obs []scheduler.Observation, name, token string, tracked func(id string) bool) (string, bool, error) {
 	if token != "" {
 		for _, o := range obs {
 			if o.Token == token {
@@ -491,12 +501,10 @@ func (e *Executor) findSubmitted(ctx context.Context, name, token string) (strin
 			}
 		}
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
 	var ids []string
 	for _, o := range obs {
 		// A job that carries another submission's token is not ours.
-		if o.Name != name || (o.Token != "" && token != "") || e.jobs[o.ID] != nil || slices.Contains(ids, o.ID) {
+		if o.Name != name || (o.Token != "" && token != "") || tracked(o.ID) || slices.Contains(ids, o.ID) {
 			continue
 		}
 		ids = append(ids, o.ID)

@@ -236,39 +236,58 @@ func (e *Executor) endSubmit(ctx context.Context, token, id string, subErr error
 	return e.db.FailSubmit(ctx, token, subErr.Error())
 }
 
-// recoverSubmits settles intents whose process died between asking the
-// scheduler and recording the answer: the job is adopted if the scheduler
-// has exactly one untracked job of that name, else the intent is failed.
-func (e *Executor) recoverSubmits(ctx context.Context) error {
+// settleSubmits settles intents whose process died between asking the
+// scheduler and recording the answer, from the observations of a status
+// command the caller ran anyway (no extra lookup per intent): the job is
+// adopted and tracked if the scheduler shows exactly one untracked job of
+// that name (or the intent's token), the intent failed if the command
+// covered the name (covers) and showed no such job. The store read costs
+// one indexed query. It returns the jobs it adopted.
+func (e *Executor) settleSubmits(ctx context.Context, obs []scheduler.Observation, covers func(name string) bool) (adopted []*Job) {
+	if e.db == nil {
+		return nil
+	}
 	pending, err := e.db.PendingSubmits(ctx)
 	if err != nil {
-		return err
+		e.log.Warn("job store: reading interrupted submissions", "err", err)
+		return nil
 	}
 	host, _ := os.Hostname()
+	now := time.Now()
 	for _, p := range pending {
-		if p.Scheduler != e.sched.Name() {
+		if p.Scheduler != e.sched.Name() || submitting(p, host) {
 			continue
 		}
-		// An intent of a live process is still being submitted; after an
-		// hour its pid has more likely been reused than the submit hung.
-		if p.OwnerHost == host && processAlive(p.OwnerPID) && time.Since(p.SubmitTime) < time.Hour {
-			continue
-		}
-		id, found, err := e.findSubmitted(ctx, p.Name, p.Token)
+		e.mu.Lock()
+		id, found, err := matchSubmitted(obs, p.Name, p.Token, func(id string) bool { return e.jobs[id] != nil })
+		e.mu.Unlock()
 		switch {
 		case err != nil:
 			e.log.Warn("cannot settle an interrupted submission yet", "name", p.Name, "err", err)
 		case found:
 			if err := e.db.CompleteSubmit(ctx, p.Token, id); err != nil {
 				e.log.Warn("recording an adopted submission", "name", p.Name, "err", err)
+				continue
 			}
-		default:
+			if sr, err := e.db.Get(ctx, store.Key{Scheduler: p.Scheduler, JobID: id}); err == nil {
+				if _, tracked := e.Job(id); !tracked {
+					adopted = append(adopted, e.trackStored(sr, now))
+				}
+			}
+		case covers(p.Name):
 			if err := e.db.FailSubmit(ctx, p.Token, "the submitting process ended before the scheduler confirmed the job, and the scheduler has no job of this name"); err != nil {
 				e.log.Warn("recording a lost submission", "name", p.Name, "err", err)
 			}
 		}
 	}
-	return nil
+	return adopted
+}
+
+// submitting reports whether an intent is still being submitted by a live
+// process; after an hour its pid has more likely been reused than the
+// submit hung.
+func submitting(p store.Record, host string) bool {
+	return p.OwnerHost == host && processAlive(p.OwnerPID) && time.Since(p.SubmitTime) < time.Hour
 }
 
 func processAlive(pid int) bool {
@@ -309,6 +328,33 @@ func (e *Executor) restoreFromStore(ctx context.Context) ([]*Job, error) {
 		}
 	}
 	return restored, nil
+}
+
+// Follow tracks every job of the job store that has not ended and that
+// this executor does not track yet (one store read), so that the next Poll
+// brings them up to date: what a process that shows or waits on jobs
+// submitted elsewhere calls before its poll. Without a store it does
+// nothing.
+func (e *Executor) Follow(ctx context.Context) ([]*Job, error) {
+	if err := e.usable(ctx); err != nil {
+		return nil, err
+	}
+	if e.db == nil {
+		return nil, nil
+	}
+	recs, err := e.db.List(ctx, store.Filter{Scheduler: e.sched.Name(), Statuses: []scheduler.Status{Pending, Running, Unknown}, WithElements: true})
+	if err != nil {
+		return nil, fmt.Errorf("job store: %w", err)
+	}
+	now := time.Now()
+	var followed []*Job
+	for _, sr := range recs {
+		if _, ok := e.Job(sr.JobID); ok || sr.JobID == "" {
+			continue
+		}
+		followed = append(followed, e.trackStored(sr, now))
+	}
+	return followed, nil
 }
 
 func (e *Executor) expired(finish, now time.Time) bool {
@@ -431,6 +477,42 @@ func (e *Executor) List(ctx context.Context, f ListFilter) ([]Record, error) {
 			continue
 		}
 		out = append(out, e.storedSnapshot(sr))
+	}
+	if len(f.Statuses) == 0 || slices.Contains(f.Statuses, Unknown) {
+		interrupted, err := e.interruptedSubmits(ctx, f)
+		if err != nil {
+			return nil, err
+		}
+		if len(interrupted) > 0 {
+			out = append(out, interrupted...)
+			sort.SliceStable(out, func(a, b int) bool { return out[a].SubmitTime.Before(out[b].SubmitTime) })
+		}
+	}
+	return out, nil
+}
+
+// interruptedSubmits lists the submissions of this scheduler that match f
+// and whose outcome the store does not know yet, as unknown records
+// without a job id: a job a killed `capi submit` left is listed by every
+// command until a poll settles it (settleSubmits).
+func (e *Executor) interruptedSubmits(ctx context.Context, f ListFilter) ([]Record, error) {
+	pending, err := e.db.PendingSubmits(ctx)
+	if err != nil {
+		return nil, err
+	}
+	host, _ := os.Hostname()
+	var out []Record
+	for _, p := range pending {
+		if p.Scheduler != e.sched.Name() || (f.Name != "" && !MatchName(f.Name, p.Name)) || p.SubmitTime.Before(f.Since) {
+			continue
+		}
+		r := e.recordFromStore(p)
+		r.Status, r.Reason = Unknown, ""
+		r.Detail = fmt.Sprintf("submitted by process %d on %s, which ended before it recorded the scheduler's answer; the next poll settles it", p.OwnerPID, p.OwnerHost)
+		if submitting(p, host) {
+			r.Detail = fmt.Sprintf("being submitted by process %d", p.OwnerPID)
+		}
+		out = append(out, r)
 	}
 	return out, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -23,13 +24,32 @@ func (e *Executor) Poll(ctx context.Context) error {
 	if err := e.usable(ctx); err != nil {
 		return err
 	}
+	q := e.query()
+	obs, err := e.sched.Poll(ctx, q)
+	if err == nil {
+		// Interrupted submissions become tracked jobs before the
+		// observations are applied, so theirs apply too.
+		e.settleSubmits(ctx, obs, func(name string) bool { return strings.HasPrefix(name, q.Prefix) })
+	}
+	return e.absorb(ctx, obs, err)
+}
+
+// query is what every poll asks the scheduler: this executor's jobs (by
+// job_name_prefix), or all of the user's.
+func (e *Executor) query() scheduler.Query {
 	q := scheduler.Query{AllUsers: e.cfg.PollAllUsers}
 	if e.cfg.JobNamePrefix != "" {
 		q.Prefix = script.SanitizeName(e.cfg.JobNamePrefix) + "-"
 	}
-	obs, err := e.sched.Poll(ctx, q)
-	now := time.Now()
+	return q
+}
 
+// absorb takes in the answer of one status command (obs, or the error it
+// failed with) as a poll: it applies the observations, learns what other
+// processes recorded, asks accounting and exit files about the jobs the
+// queue did not list, counts zombie time and purges old jobs.
+func (e *Executor) absorb(ctx context.Context, obs []scheduler.Observation, err error) error {
+	now := time.Now()
 	e.mu.Lock()
 	if err != nil {
 		e.lastPollOK = false

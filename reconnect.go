@@ -2,12 +2,10 @@ package clusterapi
 
 import (
 	"context"
-
 	"fmt"
+	"strings"
 	"time"
 
-	"github.com/go-cluster-api/clusterapi/internal/script"
-	"github.com/go-cluster-api/clusterapi/internal/store"
 	"github.com/go-cluster-api/clusterapi/scheduler"
 )
 
@@ -21,26 +19,22 @@ var ErrNoPrefix = fmt.Errorf("reconnect needs job_name_prefix to find this appli
 // interrupted by a crash and restores full records (command, resources,
 // metadata, arrays); then it asks the scheduler for jobs the store does not
 // know: those whose names carry job_name_prefix, or every job in the local
-// executor's spool. Observations are applied by the next Poll. It returns
-// the jobs it started tracking.
+// executor's spool. That one status command also serves as a poll of
+// every tracked job (Poll need not follow), and settles submissions
+// interrupted by a crash. It returns the jobs it started tracking.
 func (e *Executor) Reconnect(ctx context.Context) ([]*Job, error) {
 	if err := e.usable(ctx); err != nil {
 		return nil, err
 	}
 	var restored []*Job
 	if e.db != nil {
-		if err := e.recoverSubmits(ctx); err != nil {
-			return nil, fmt.Errorf("reconnect: job store: %w", err)
-		}
 		var err error
 		if restored, err = e.restoreFromStore(ctx); err != nil {
 			return nil, fmt.Errorf("reconnect: job store: %w", err)
 		}
 	}
-	q := scheduler.Query{AllUsers: e.cfg.PollAllUsers}
-	if e.cfg.JobNamePrefix != "" {
-		q.Prefix = script.SanitizeName(e.cfg.JobNamePrefix) + "-"
-	} else if _, ok := e.sched.(scheduler.CapiOnly); !ok {
+	q := e.query()
+	if _, ok := e.sched.(scheduler.CapiOnly); !ok && q.Prefix == "" {
 		if e.db != nil {
 			// Without a prefix the scheduler cannot tell our jobs from the
 			// user's others; the store already knows ours.
@@ -50,8 +44,10 @@ func (e *Executor) Reconnect(ctx context.Context) ([]*Job, error) {
 	}
 	obs, err := e.sched.Poll(ctx, q)
 	if err != nil {
+		e.absorb(ctx, nil, err) // a failed poll, for the outage accounting
 		return nil, fmt.Errorf("reconnect: %w", err)
 	}
+	restored = append(restored, e.settleSubmits(ctx, obs, func(name string) bool { return strings.HasPrefix(name, q.Prefix) })...)
 	type found struct {
 		rec  Record
 		obs  []scheduler.Observation
@@ -97,11 +93,10 @@ func (e *Executor) Reconnect(ctx context.Context) ([]*Job, error) {
 		if f.rec.Array != nil {
 			f.rec.Array.First, f.rec.Array.Last = f.minI, f.maxI
 		}
-		j := e.track(f.rec)
-		e.mu.Lock()
-		e.applyAll(f.obs, store.SourceScheduler, now, 0)
-		e.mu.Unlock()
-		adopted = append(adopted, j)
+		adopted = append(adopted, e.track(f.rec))
+	}
+	if err := e.absorb(ctx, obs, nil); err != nil {
+		return adopted, fmt.Errorf("reconnect: %w", err)
 	}
 	return adopted, nil
 }

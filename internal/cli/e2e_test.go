@@ -480,3 +480,47 @@ func allHoldStore(procs []proctest.Process) bool {
 	}
 	return true
 }
+
+// A command does its work once: capi status (with or without --reconnect)
+// runs one status command however many jobs it shows, and settles the
+// submissions a killed capi left from that same command.
+func TestE2EStatusRunsOneStatusCommand(t *testing.T) {
+	t.Parallel()
+	bin := fakelsftest.Build(t)
+	cluster := fakelsftest.NewCluster(t)
+	sh := newShell(t)
+	for i, kv := range sh.env {
+		if strings.HasPrefix(kv, "PATH=") {
+			sh.env[i] = "PATH=" + bin + string(os.PathListSeparator) + strings.TrimPrefix(kv, "PATH=")
+		}
+	}
+	calls := filepath.Join(sh.dir, "calls.log")
+	sh.env = append(append(sh.env, cluster.Env...), "FAKELSF_CALL_LOG="+calls)
+	config := filepath.Join(sh.dir, "cluster_api.yaml")
+	if err := os.WriteFile(config, []byte("executor: lsf\njob_name_prefix: once\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		sh.capi("submit", "--", "sleep", "30").want(t, 0)
+	}
+	statusCommands := func() int {
+		b, _ := os.ReadFile(calls)
+		n := 0
+		for _, l := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(l, "bjobs ") {
+				n++
+			}
+		}
+		os.Remove(calls)
+		return n
+	}
+	statusCommands()
+	for _, args := range [][]string{{"status"}, {"status", "--reconnect"}, {"status", "--json"}} {
+		o := sh.capi(args...)
+		o.want(t, 0)
+		if n := statusCommands(); n != 1 {
+			t.Errorf("capi %s ran bjobs %d times, want once", strings.Join(args, " "), n)
+		}
+	}
+	sh.capi("cancel", "--all").want(t, 0)
+}

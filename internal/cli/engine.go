@@ -23,9 +23,12 @@ type listFilter struct {
 
 // session is an executor opened by a command that looks at jobs submitted
 // elsewhere (by another capi process or a service sharing the state dir).
+// A session runs at most one status command and follows the store's
+// unfinished jobs with one read (polled records that).
 type session struct {
 	ex          *capi.Executor
 	reconnected bool
+	polled      bool
 }
 
 func (g *globals) openSession() (*session, error) {
@@ -39,22 +42,35 @@ func (g *globals) openSession() (*session, error) {
 func (s *session) Close() error { return s.ex.Close() }
 
 // reconnect asks the scheduler, once per session, for the jobs it knows
-// under the prefix and tracks them, with their current state: Reconnect
-// leaves the scheduler's observations to the next poll, and a job must not
-// be shown (or cancelled) as pending when it has long ended.
+// under the prefix and tracks them with their current state: Reconnect's
+// one status command is also this session's poll.
 func (s *session) reconnect(ctx context.Context) error {
 	if s.reconnected {
 		return nil
 	}
 	s.reconnected = true
-	found, err := s.ex.Reconnect(ctx)
-	if err != nil {
+	if _, err := s.ex.Reconnect(ctx); err != nil {
 		return err
 	}
-	if len(found) > 0 {
-		return s.ex.Poll(ctx)
-	}
+	s.polled = true
 	return nil
+}
+
+// poll brings every unfinished job of the store up to date, once per
+// session: one store read (Follow) and one status command, which also
+// settles submissions a killed capi left. A failed poll leaves the last
+// known states, with a warning.
+func (s *session) poll(ctx context.Context, g *globals) {
+	if s.polled {
+		return
+	}
+	s.polled = true
+	if _, err := s.ex.Follow(ctx); err != nil {
+		g.logger().Warn("could not read the job store; showing the last known state", "err", err)
+	}
+	if err := s.ex.Poll(ctx); err != nil {
+		g.logger().Warn("could not ask the scheduler; showing the last known state", "err", err)
+	}
 }
 
 // list returns the jobs matching f from the job store (and, after
@@ -83,30 +99,39 @@ func (s *session) list(ctx context.Context, f listFilter) ([]capi.Record, error)
 
 // fresh brings unfinished records up to date: whoever wrote them may have
 // stopped polling, so the scheduler is asked once (one status command for
-// all of them). A failed poll leaves the last known state, with a warning.
+// all of them, see poll). A record without an id is a submission a killed
+// capi left; the poll settles it, and it is shown as the job it became.
 func (s *session) fresh(ctx context.Context, g *globals, recs []capi.Record) []capi.Record {
-	var jobs []*capi.Job
-	var at []int
+	if !slices.ContainsFunc(recs, func(r capi.Record) bool { return !r.Terminal() }) {
+		return recs
+	}
+	s.poll(ctx, g)
 	for i, r := range recs {
 		if r.Terminal() {
 			continue
 		}
-		j, err := s.ex.Get(ctx, r.ID)
-		if err != nil {
+		if r.ID == "" {
+			if j := s.settled(r); j != nil {
+				recs[i] = j.Snapshot()
+			}
 			continue
 		}
-		jobs, at = append(jobs, j), append(at, i)
-	}
-	if len(jobs) == 0 {
-		return recs
-	}
-	if err := s.ex.Poll(ctx); err != nil {
-		g.logger().Warn("could not ask the scheduler; showing the last known state", "err", err)
-	}
-	for k, j := range jobs {
-		recs[at[k]] = j.Snapshot()
+		if j, ok := s.ex.Job(r.ID); ok {
+			recs[i] = j.Snapshot()
+		}
 	}
 	return recs
+}
+
+// settled finds the job an interrupted submission became: the tracked job
+// of the same name submitted at the same moment.
+func (s *session) settled(r capi.Record) *capi.Job {
+	for _, j := range s.ex.Jobs() {
+		if x := j.Snapshot(); x.Name == r.Name && x.SubmitTime.Equal(r.SubmitTime) {
+			return j
+		}
+	}
+	return nil
 }
 
 func matches(r capi.Record, f listFilter) bool {

@@ -26,5 +26,6 @@
 //	FAKELSF_CLEAN_PERIOD   seconds a finished job stays visible to bjobs (default 3600, LSF's CLEAN_PERIOD); bhist keeps it
 //	FAKELSF_NO_BKILL_D=1   bkill rejects -d like LSF 10.1.0 without fix packs
 //	FAKELSF_KILL_GRACE     seconds between bkill's SIGINT+SIGTERM (or the run limit's SIGUSR2) and SIGKILL (default 1)
+//	FAKELSF_CALL_LOG       a file each command appends its command line to (tests count calls with it)
 //	FAKELSF_MINUTE         seconds in a -W run-limit minute (default 60): at the limit the job gets SIGUSR2, then SIGKILL
 package main

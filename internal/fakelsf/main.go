@@ -17,6 +17,7 @@ func main() {
 	if name == "fakelsf" && len(args) > 0 {
 		name, args = args[0], args[1:]
 	}
+	logCall(name, args)
 	var code int
 	switch strings.TrimSuffix(name, ".exe") {
 	case "bsub":
@@ -32,4 +33,20 @@ func main() {
 		code = 2
 	}
 	os.Exit(code)
+}
+
+// logCall appends "name args..." to $FAKELSF_CALL_LOG, when set: how tests
+// count the status commands capi runs. One write(2) of one line with
+// O_APPEND, so that concurrent commands do not interleave.
+func logCall(name string, args []string) {
+	path := os.Getenv("FAKELSF_CALL_LOG")
+	if path == "" {
+		return
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	f.WriteString(strings.Join(append([]string{name}, args...), " ") + "\n")
 }
