@@ -1221,3 +1221,32 @@ func TestReconnectLeavesPurgedJobsAlone(t *testing.T) {
 		})
 	}
 }
+
+// A refused huge array leaves a record of the refusal, not a range of
+// pending elements: every later listing stays small and fast.
+func TestRefusedArrayHasNoElements(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	f := newFake()
+	f.submitFn = func(int, *scheduler.Job) (string, error) {
+		return "", &SubmitError{Scheduler: "fake", Output: "Job array index too large. Job not submitted."}
+	}
+	e, err := New(Config{StateDir: dir}, &Options{Scheduler: f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	if _, err := e.SubmitArray(context.Background(), spec(dir, "huge", "true"), Array{First: 1, Last: 2_000_000}); err == nil {
+		t.Fatal("the scheduler refused the array, Submit did not say so")
+	}
+	recs, err := e.List(context.Background(), ListFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 1 || recs[0].Status != Failed || recs[0].Reason != ReasonSubmitFailed || recs[0].Array == nil {
+		t.Fatalf("records %+v, want the one refused array", recs)
+	}
+	if a := recs[0].Array; len(a.Elements) != 0 || a.Counts != (Counts{}) || a.Last != 2_000_000 {
+		t.Errorf("refused array lists %d elements, counts %+v (range %d-%d); want none, the range kept", len(a.Elements), a.Counts, a.First, a.Last)
+	}
+}

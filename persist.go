@@ -521,7 +521,10 @@ func (e *Executor) interruptedSubmits(ctx context.Context, f ListFilter) ([]Reco
 func (e *Executor) storedSnapshot(sr store.Record) Record {
 	var st jobState
 	st.rec = e.recordFromStore(sr)
-	if a := st.rec.Array; a != nil {
+	// A submission the scheduler refused (or never confirmed) has no
+	// elements, whatever range it asked for: a refused 1-100000000 must not
+	// become 10^8 pending elements in every listing.
+	if a := st.rec.Array; a != nil && sr.JobID != "" {
 		st.elems = make([]elemState, a.Last-a.First+1)
 		for i := range st.elems {
 			st.elems[i] = elemState{index: int32(a.First + i), status: Pending}
