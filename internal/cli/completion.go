@@ -81,7 +81,8 @@ func (g *globals) completeJobs(unfinished, one bool) cobra.CompletionFunc {
 		}
 		var out []cobra.Completion
 		for _, r := range slices.Backward(recs) {
-			if !slices.Contains(args, r.ID) {
+			// A submission a killed capi left has no id yet.
+			if r.ID != "" && !slices.Contains(args, r.ID) {
 				out = append(out, cobra.CompletionWithDesc(r.ID, orDash(r.Name)+" "+statusCell(r)))
 			}
 		}

@@ -33,7 +33,7 @@ type column struct {
 }
 
 var (
-	colID = column{header: "ID", cell: func(r capi.Record, _ time.Time) string { return r.ID }}
+	colID = column{header: "ID", cell: func(r capi.Record, _ time.Time) string { return orDash(r.ID) }}
 	// NAME is the one column of unbounded width.
 	colName    = column{header: "NAME", cell: func(r capi.Record, _ time.Time) string { return orDash(r.Name) }, shrink: 8}
 	colStatus  = column{header: "STATUS", cell: func(r capi.Record, _ time.Time) string { return statusCell(r) }, sgr: statusColor}
