@@ -61,13 +61,15 @@
 //   - Tables are compact by default (ID, NAME, STATUS, EXIT, REASON, AGE,
 //     ELAPSED) so that a few jobs with typical names fit 80 columns; an
 //     array's status cell shows "12/300" elements ended in a width that
-//     depends only on the array's size. On a terminal a table is fitted to
-//     the width: NAME is shortened (marked "~"), then AGE and ELAPSED are
-//     left out; in pipes cells are whole. -o wide adds HOST, MAX_MEM and
-//     the full times; -o json is --json; -o custom-columns=HEADER:.path
-//     reads the JSON record (a bare name picks a built-in column); --format
-//     runs a Go template on each JSON record, so both use the field names
-//     scripts already know from --json.
+//     depends only on the array's size. On a terminal the default table is
+//     fitted to the width: NAME is shortened (marked "~"), then AGE and
+//     ELAPSED are left out; in pipes cells are whole. -o wide adds HOST,
+//     MAX_MEM and the full times, and is printed whole, like custom
+//     columns: the user asked for those cells (less -S scrolls them); live
+//     views are always fitted. -o json is --json; -o
+//     custom-columns=HEADER:.path reads the JSON record (a bare name picks a
+//     built-in column); --format runs a Go template on each JSON record, so
+//     both use the field names scripts already know from --json.
 //   - Colour marks failed (red), killed (yellow) and timed-out (red)
 //     jobs, on a terminal only; NO_COLOR, TERM=dumb or --color never turn
 //     it off, --color always forces it.

@@ -55,9 +55,10 @@ func (o *outputFlags) printer(g *globals) (recordPrinter, error) {
 		return func(recs []capi.Record) error { return writeJSON(g.io.Out, recordList(recs)) }, nil
 	}
 	var cols []column
+	fit := false
 	switch {
 	case out == "table" || out == "":
-		cols = defaultColumns
+		cols, fit = defaultColumns, true
 	case out == "wide":
 		cols = wideColumns
 	case strings.HasPrefix(out, "custom-columns="):
@@ -73,16 +74,18 @@ func (o *outputFlags) printer(g *globals) (recordPrinter, error) {
 			g.line().write(g.io.ErrOut, "no jobs\n")
 			return nil
 		}
-		return g.printTable(cols, recs)
+		return g.printTable(cols, recs, fit)
 	}, nil
 }
 
-// printTable prints recs in columns, fitted to the terminal if Out is one.
-func (g *globals) printTable(cols []column, recs []capi.Record) error {
+// printTable prints recs in columns; with fit, on a terminal, narrow
+// enough for it. Only the default table is fitted: -o wide and custom
+// columns were asked for whole (less -S scrolls them sideways).
+func (g *globals) printTable(cols []column, recs []capi.Record, fit bool) error {
 	c := g.console()
 	defer c.close()
 	t := &table{cols: cols, color: g.colorOn(c), now: time.Now()}
-	if c != nil {
+	if c != nil && fit {
 		t.max = c.cols
 	}
 	header, lines := t.render(recs)

@@ -256,7 +256,7 @@ func (v *screenView) leave(recs []capi.Record) {
 	if recs == nil {
 		return
 	}
-	v.g.printTable(v.cols, recs)
+	v.g.printTable(v.cols, recs, true)
 	ended := 0
 	for _, r := range recs {
 		if r.Terminal() {

@@ -227,13 +227,12 @@ func TestStatusTableFits(t *testing.T) {
 			}
 		}
 	}
-	// Wide tables are for wide windows and pipes; in a narrow window they
-	// are fitted too.
+	// -o wide is asked for whole, times included, even in a narrow window.
 	e.cols, e.rows = 80, 24
 	r = e.run("status", "-o", "wide")
-	v := newVT(80, 24)
-	v.write(r.out)
-	wantFits(t, v, r.out)
+	if !strings.Contains(r.out, "FINISHED") || !strings.Contains(r.out, time.Now().Format("2006-01-02 ")) {
+		t.Errorf("status -o wide at 80 columns:\n%s", r.out)
+	}
 }
 
 func TestTableFitsWithLongNames(t *testing.T) {
