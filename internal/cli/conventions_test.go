@@ -132,7 +132,7 @@ func TestJobOfAnotherExecutor(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, cmd := range []string{"status", "wait", "logs", "cancel"} {
-		wantOneLineError(t, e.run(cmd, "36"), ExitUsage, "job 36 is not known to capi on local; it was submitted with --executor sge")
+		wantOneLineError(t, e.run(cmd, "36"), ExitUsage, "capi: job 36 was submitted with --executor sge, not local (add --executor sge)\n")
 	}
 }
 

@@ -165,8 +165,7 @@ func (s *session) get(ctx context.Context, id string) (*capi.Job, error) {
 		return j, nil
 	}
 	if other := s.elsewhere(ctx, id); other != "" {
-		return nil, usageErr("job %s is not known to capi on %s; it was submitted with --executor %s: add --executor %s (or set executor: %s in the config)",
-			id, s.ex.Name(), other, other, other)
+		return nil, usageErr("job %s was submitted with --executor %s, not %s (add --executor %s)", id, other, s.ex.Name(), other)
 	}
 	return nil, &exitError{code: ExitUsage, err: err}
 }

@@ -74,7 +74,7 @@ func unknownSubcommand(c *cobra.Command, word string) error {
 		msg = fmt.Sprintf("unknown command %q", word)
 	}
 	if s := c.SuggestionsFor(word); len(s) > 0 {
-		return usageErr("%s; did you mean %s? (%s)", msg, quoteOr(s), seeHelp(c))
+		return usageErr("%s; did you mean %s?", msg, quoteOr(s))
 	}
 	if !c.HasParent() {
 		// "capi echo hi", "capi ./task.sh": a program to run, perhaps.
@@ -116,6 +116,9 @@ func flagError(c *cobra.Command, err error) error {
 	msg := err.Error()
 	if m := reUnknownFlag.FindStringSubmatch(msg); m != nil {
 		flag, _, _ := strings.Cut(m[1], "=")
+		if s := suggestFlags(c.Flags(), flag); len(s) > 0 {
+			return usageErr("%s: unknown flag --%s; did you mean %s?", cmdName(c), flag, strings.Join(s, " or "))
+		}
 		return usageErr("%s: unknown flag --%s%s (%s)", cmdName(c), flag, flagHint(c, flag), seeHelp(c))
 	}
 	if m := reUnknownShort.FindStringSubmatch(msg); m != nil {
@@ -151,12 +154,9 @@ func valueHint(c *cobra.Command, name, parseErr string) string {
 	return parseErr
 }
 
-// flagHint suggests flags close to a mistyped one, or the command that has
-// it, or, on commands that run a program, that its flags go after "--".
+// flagHint names the command that has a flag this one lacks, or, on
+// commands that run a program, says that its flags go after "--".
 func flagHint(c *cobra.Command, typed string) string {
-	if s := suggestFlags(c.Flags(), typed); len(s) > 0 {
-		return "; did you mean " + strings.Join(s, " or ") + "?"
-	}
 	if owners := flagOwners(c.Root(), typed); len(owners) > 0 {
 		return fmt.Sprintf("; it is a flag of %s", strings.Join(owners, ", "))
 	}
