@@ -33,6 +33,11 @@ type Config struct {
 	Account  string
 	// PollInterval between status polls. Key poll_interval (seconds); 0 = 10 s.
 	PollInterval time.Duration
+	// MinPollInterval is a site's limit: the least time between two status
+	// commands (accounting lookups included) of this user on this state
+	// dir, across every process and command sharing it. Key
+	// min_poll_interval (seconds); 0 = no limit.
+	MinPollInterval time.Duration
 	// JobNamePrefix is put before every job name as "{prefix}-{name}" and
 	// used to find this user's jobs again. Key job_name_prefix; "" = none.
 	JobNamePrefix string
@@ -105,6 +110,8 @@ func (c Config) withDefaults() Config {
 	if c.PollInterval <= 0 {
 		c.PollInterval = DefaultPollInterval
 	}
+	// The site's limit wins over a user's wish (capi says so on stderr).
+	c.PollInterval = max(c.PollInterval, c.MinPollInterval)
 	if c.Shebang == "" {
 		c.Shebang = DefaultShebang
 	}
@@ -652,6 +659,7 @@ var configFields = []configField{
 	strField("queue", "unset", "LSF queue, SLURM partition, SGE queue", func(c *Config) *string { return &c.Queue }),
 	strField("account", "unset", "account/project to charge (LSF -P, SLURM --account, SGE -A)", func(c *Config) *string { return &c.Account }),
 	durationField("poll_interval", "10", "seconds between status polls", time.Second, func(c *Config) *time.Duration { return &c.PollInterval }),
+	durationField("min_poll_interval", "0", "site limit: least seconds between two status commands of this user on this state dir, across all processes (0 = none)", time.Second, func(c *Config) *time.Duration { return &c.MinPollInterval }),
 	strField("job_name_prefix", "unset", `jobs are named "{prefix}-{name}"; needed to reconnect on grid schedulers`, func(c *Config) *string { return &c.JobNamePrefix }),
 	strField("shebang", "#!/bin/bash", "first line of job scripts", func(c *Config) *string { return &c.Shebang }),
 	listField("script_prologue", "lines before the command of every job", func(c *Config) *[]string { return &c.ScriptPrologue }),

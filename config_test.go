@@ -63,6 +63,7 @@ func TestConfigDefaults(t *testing.T) {
 		"queue":                       "",
 		"account":                     "",
 		"poll_interval":               "10",
+		"min_poll_interval":           "0",
 		"job_name_prefix":             "",
 		"shebang":                     "#!/bin/bash",
 		"script_prologue":             "[]",
@@ -369,6 +370,7 @@ walltime: "04:00"
 queue: long
 account: proj
 poll_interval: 2.5
+min_poll_interval: 1
 job_name_prefix: pipe
 shebang: "#!/bin/sh"
 script_prologue: [module load x]
@@ -394,7 +396,7 @@ in_memory: true
 	}
 	want := Config{
 		Executor: "local", CPUs: 2, GPUs: 1, Memory: 1536 << 20, Walltime: 4 * time.Hour, Queue: "long", Account: "proj",
-		PollInterval: 2500 * time.Millisecond, JobNamePrefix: "pipe", Shebang: "#!/bin/sh",
+		PollInterval: 2500 * time.Millisecond, MinPollInterval: time.Second, JobNamePrefix: "pipe", Shebang: "#!/bin/sh",
 		ScriptPrologue: []string{"module load x"}, ScriptEpilogue: []string{"echo bye"},
 		ExtraDirectives: []string{"#BSUB -P p"}, DirectivesSkip: []string{"-R"}, ExtraArgs: []string{"-q", "x"},
 		LSFUnits: "GB", LSFExplicitUnits: true, JobEmail: true, CommandTimeout: 30 * time.Second,

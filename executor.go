@@ -64,6 +64,12 @@ type Executor struct {
 	lastPollOK bool
 	closed     bool
 	acctOutage outageLog
+	// process names this executor among those sharing the state dir (for
+	// the poll lease); pollEvery is its Monitor's interval (0: none runs);
+	// shared is the last shared-poll decision.
+	process   string
+	pollEvery time.Duration
+	shared    store.PollDecision
 	// failWrite, when set (tests only, under mu), makes store writes fail
 	// before they start.
 	failWrite func() error
@@ -110,6 +116,7 @@ func New(cfg Config, opts *Options) (*Executor, error) {
 		retryBase: time.Second,
 		jobs:      make(map[string]*Job),
 		early:     make(map[string]*earlyNotes),
+		process:   processName(),
 	}
 	if err := e.openStore(); err != nil {
 		if c, ok := sched.(scheduler.Closer); ok {
@@ -157,6 +164,12 @@ func (e *Executor) Close() error {
 		errs = append(errs, c.Close())
 	}
 	e.dispatch.close()
+	if e.sharesPolls() {
+		// Another process takes the poll over at once, not after the lease.
+		ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
+		errs = append(errs, e.db.LeavePoll(ctx, e.sched.Name(), e.process))
+		cancel()
+	}
 	errs = append(errs, e.closeStore())
 	return errors.Join(errs...)
 }

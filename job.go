@@ -91,8 +91,11 @@ type Job struct {
 
 // jobState is the engine's mutable view of a job.
 type jobState struct {
-	rec       Record       // elements live in elems, not rec.Array.Elements
-	src       store.Source // where rec.Status came from
+	rec Record       // elements live in elems, not rec.Array.Elements
+	src store.Source // where rec.Status came from
+	// storeSeen is when the store last changed the state this process
+	// applied from it (readers of the shared poll never go back).
+	storeSeen time.Time
 	elems     []elemState
 	callbacks []callback
 	// unseen is how long the job (or some unfinished element) has been

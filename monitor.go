@@ -83,6 +83,15 @@ func (m *Monitor) PollNow() {
 
 func (m *Monitor) loop(ctx context.Context, stopped chan struct{}) {
 	defer close(stopped)
+	// The interval counts towards the shared one while this monitor runs.
+	m.e.mu.Lock()
+	m.e.pollEvery = m.interval
+	m.e.mu.Unlock()
+	defer func() {
+		m.e.mu.Lock()
+		m.e.pollEvery = 0
+		m.e.mu.Unlock()
+	}()
 	delay := m.interval
 	failures := 0
 	timer := time.NewTimer(0)
@@ -106,7 +115,7 @@ func (m *Monitor) loop(ctx context.Context, stopped chan struct{}) {
 			if failures > 0 {
 				m.e.log.Info("scheduler answering again", "failed_polls", failures)
 			}
-			failures, delay = 0, m.interval
+			failures, delay = 0, m.e.sharedInterval(m.interval)
 		case errors.Is(err, context.Canceled) && ctx.Err() != nil:
 			return
 		default:

@@ -14,7 +14,11 @@ import (
 )
 
 // Poll asks the scheduler about every tracked job (one status command) and
-// updates records, firing callbacks for jobs that ended. Jobs the live queue
+// updates records, firing callbacks for jobs that ended. With a job store
+// and a grid scheduler, polls are shared among the processes using the
+// state dir (see sharedpoll.go): Poll then runs the status command only
+// when this process holds the poll lease, and otherwise reads what the
+// holder recorded. Jobs the live queue
 // no longer shows are looked up in the scheduler's accounting, then in the
 // exit-status file their script writes; only a job no source knows for
 // zombie_timeout_minutes is declared failed (vanished). Time only counts
@@ -23,6 +27,11 @@ import (
 func (e *Executor) Poll(ctx context.Context) error {
 	if err := e.usable(ctx); err != nil {
 		return err
+	}
+	if e.sharesPolls() {
+		if ok, err := e.sharedPoll(ctx); ok {
+			return err
+		}
 	}
 	q := e.query()
 	obs, err := e.sched.Poll(ctx, q)
@@ -63,7 +72,9 @@ func (e *Executor) absorb(ctx context.Context, obs []scheduler.Observation, err 
 	unfinished := e.unfinishedLocked()
 	e.mu.Unlock()
 
-	e.learnFinals(ctx, unfinished, now, seq)
+	if err := e.learn(ctx, unfinished, now, seq, false); err != nil {
+		e.log.Warn("could not learn what other processes recorded", "err", err)
+	}
 
 	e.mu.Lock()
 	missing := e.missingLocked(seq)
@@ -619,41 +630,46 @@ func (e *Executor) unfinishedLocked() []string {
 	return ids
 }
 
-// learnFinals applies the final states that other processes sharing the
-// job store recorded for jobs this one still follows (one store read): a
-// capi wait in one shell ends within a poll of a capi cancel in another,
-// and never declares vanished a job whose end another process knows. A
-// job or element the live queue reported in this poll (seq) keeps the
-// queue's word unless the stored state is the scheduler's own too.
-func (e *Executor) learnFinals(ctx context.Context, ids []string, now time.Time, seq uint64) {
+// learn applies what the job store holds of the jobs ids that this
+// process follows: states other processes recorded. After a poll of its own
+// (all false) only final states count: a capi wait in one shell ends within
+// a poll of a capi cancel in another, and never declares vanished a job
+// whose end another process knows; a job or element the live queue listed
+// in this poll (seq) keeps the queue's word unless the stored state is the
+// scheduler's own too. A reader of the shared poll (all true) applies every
+// state the store has newer than what it applied before.
+func (e *Executor) learn(ctx context.Context, ids []string, now time.Time, seq uint64, all bool) error {
 	if e.db == nil || len(ids) == 0 {
-		return
+		return nil
 	}
-	finals, err := e.db.Finals(ctx, e.sched.Name(), ids)
+	states, err := e.db.States(ctx, e.sched.Name(), ids)
 	if err != nil {
-		e.log.Warn("job store: could not read the states other processes recorded", "err", err)
-		return
+		return fmt.Errorf("job store: reading the states other processes recorded: %w", err)
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	for id, f := range finals {
+	for id, c := range states {
 		j := e.jobs[id]
-		if j == nil || j.st.rec.Status.Terminal() {
+		if j == nil || j.st.rec.Status.Terminal() || (all && !c.UpdatedAt.After(j.st.storeSeen)) {
 			continue
 		}
-		if f.Job != nil && j.st.elems == nil {
-			if j.st.seenPoll != seq || f.Job.Source == store.SourceScheduler {
-				e.apply(j, observationOf(id, *f.Job), f.Job.Source, now, 0)
+		if all {
+			j.st.storeSeen = c.UpdatedAt
+		}
+		if j.st.elems == nil {
+			if all || (c.Job.Status.Terminal() && (j.st.seenPoll != seq || c.Job.Source == store.SourceScheduler)) {
+				e.apply(j, observationOf(id, c.Job), c.Job.Source, now, 0)
 			}
 			continue
 		}
 		rollUp := false
-		for _, es := range f.Elements {
+		for _, es := range c.Elements {
 			i := es.Index - j.st.rec.Array.First
-			if j.st.elems == nil || i < 0 || i >= len(j.st.elems) {
+			if i < 0 || i >= len(j.st.elems) {
 				continue
 			}
-			if el := &j.st.elems[i]; el.status.Terminal() || (el.seenPoll == uint32(seq) && es.Source != store.SourceScheduler) {
+			el := &j.st.elems[i]
+			if el.status.Terminal() || (!all && (!es.Status.Terminal() || (el.seenPoll == uint32(seq) && es.Source != store.SourceScheduler))) {
 				continue
 			}
 			o := observationOf(id, store.JobState{Status: es.Status, Reason: es.Reason, Detail: es.Detail, ExitCode: es.ExitCode,
@@ -665,6 +681,7 @@ func (e *Executor) learnFinals(ctx context.Context, ids []string, now time.Time,
 			e.rollUpLocked(j, now)
 		}
 	}
+	return nil
 }
 
 // observationOf turns a stored state back into an observation of job id.

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/go-cluster-api/clusterapi/scheduler"
 )
@@ -124,22 +125,23 @@ func (s *Store) Known(ctx context.Context, scheduler string, ids []string) (map[
 	return known, nil
 }
 
-// Final is what the store holds of a job that some process recorded as
-// ended: the job's final state (nil while it has not ended) and its ended
-// array elements.
-type Final struct {
-	Job      *JobState
-	Elements []ElementState
+// Current is what the store holds of a job now: its state, when the
+// store last changed it (elements included), and its array elements.
+type Current struct {
+	Job       JobState
+	UpdatedAt time.Time
+	Elements  []ElementState
 }
 
-// Finals returns, for those of ids (jobs of scheduler) that have ended or
-// have ended elements, what the store holds: how a process learns the
-// final states others recorded. Two queries, however many ids.
-func (s *Store) Finals(ctx context.Context, schedName string, ids []string) (map[string]Final, error) {
-	out := make(map[string]Final)
+// States returns what the store holds now of those of ids that are jobs of
+// schedName: how a process learns what others recorded (final states, and
+// everything when another process runs the shared poll). Two queries per
+// 500 ids, plus one per array.
+func (s *Store) States(ctx context.Context, schedName string, ids []string) (map[string]Current, error) {
+	out := make(map[string]Current, len(ids))
 	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
-		return nil, fmt.Errorf("job store: reading final states: %w", s.wrap(err))
+		return nil, fmt.Errorf("job store: reading job states: %w", s.wrap(err))
 	}
 	defer tx.Rollback() // read-only: nothing to undo
 	for chunk := range slices.Chunk(ids, lookupChunk) {
@@ -148,10 +150,10 @@ func (s *Store) Finals(ctx context.Context, schedName string, ids []string) (map
 			return nil, err
 		}
 		rows, err := tx.QueryContext(ctx, `
-SELECT j.id, j.job_id, j.array_first IS NOT NULL, j.status, j.source, j.reason, j.detail, j.exit_code, j.exec_host, j.max_mem, j.start_time, j.finish_time
+SELECT j.id, j.job_id, j.array_first IS NOT NULL, j.status, j.source, j.reason, j.detail, j.exit_code, j.exec_host, j.max_mem, j.start_time, j.finish_time, j.updated_at
 FROM json_each(?) k CROSS JOIN jobs j ON j.scheduler = ? AND j.job_id = k.value AND j.superseded = 0`, string(arg), schedName)
 		if err != nil {
-			return nil, fmt.Errorf("job store: reading final states: %w", s.wrap(err))
+			return nil, fmt.Errorf("job store: reading job states: %w", s.wrap(err))
 		}
 		arrays := map[int64]string{}
 		for rows.Next() {
@@ -159,41 +161,36 @@ FROM json_each(?) k CROSS JOIN jobs j ON j.scheduler = ? AND j.job_id = k.value 
 				row                 int64
 				jobID               string
 				isArray             bool
-				st                  JobState
+				c                   Current
 				status, reason      string
 				exit, start, finish sql.NullInt64
+				updated             int64
 			)
-			if err := rows.Scan(&row, &jobID, &isArray, &status, &st.Source, &reason, &st.Detail, &exit, &st.ExecHost, &st.MaxMem, &start, &finish); err != nil {
+			if err := rows.Scan(&row, &jobID, &isArray, &status, &c.Job.Source, &reason, &c.Job.Detail, &exit, &c.Job.ExecHost, &c.Job.MaxMem, &start, &finish, &updated); err != nil {
 				rows.Close()
-				return nil, fmt.Errorf("job store: reading final states: %w", s.wrap(err))
+				return nil, fmt.Errorf("job store: reading job states: %w", s.wrap(err))
 			}
-			st.Status, st.Reason = scheduler.Status(status), scheduler.Reason(reason)
-			st.ExitCode, st.StartTime, st.FinishTime = fromNullInt(exit), fromNanos(start), fromNanos(finish)
+			c.Job.Status, c.Job.Reason = scheduler.Status(status), scheduler.Reason(reason)
+			c.Job.ExitCode, c.Job.StartTime, c.Job.FinishTime = fromNullInt(exit), fromNanos(start), fromNanos(finish)
+			c.UpdatedAt = time.Unix(0, updated)
 			if isArray {
 				arrays[row] = jobID
 			}
-			if st.Status.Terminal() {
-				f := out[jobID]
-				f.Job = &st
-				out[jobID] = f
-			}
+			out[jobID] = c
 		}
 		err = rows.Err()
 		rows.Close()
 		if err != nil {
-			return nil, fmt.Errorf("job store: reading final states: %w", s.wrap(err))
+			return nil, fmt.Errorf("job store: reading job states: %w", s.wrap(err))
 		}
 		for row, jobID := range arrays {
 			els, err := elements(ctx, tx, row)
 			if err != nil {
-				return nil, fmt.Errorf("job store: reading final states of job %s: %w", jobID, s.wrap(err))
+				return nil, fmt.Errorf("job store: reading elements of job %s: %w", jobID, s.wrap(err))
 			}
-			els = slices.DeleteFunc(els, func(e ElementState) bool { return !e.Status.Terminal() })
-			if len(els) > 0 {
-				f := out[jobID]
-				f.Elements = els
-				out[jobID] = f
-			}
+			c := out[jobID]
+			c.Elements = els
+			out[jobID] = c
 		}
 	}
 	return out, nil

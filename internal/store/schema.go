@@ -97,6 +97,28 @@ ALTER TABLE elements ADD COLUMN source INTEGER NOT NULL DEFAULT 0;
 UPDATE jobs SET source = CASE WHEN reason = 'vanished' THEN 1 ELSE 4 END WHERE status IN ('done', 'failed', 'killed');
 UPDATE elements SET source = CASE WHEN reason = 'vanished' THEN 1 ELSE 4 END WHERE status IN ('done', 'failed', 'killed');
 `,
+	// 5: shared polling. One poll lease per scheduler (which process runs
+	// the status command), the last poll round, and the processes that
+	// poll with their poll_interval (the shared interval is the smallest
+	// among live ones).
+	`
+CREATE TABLE poll_lease (
+	scheduler  TEXT PRIMARY KEY,
+	holder     TEXT    NOT NULL,
+	expires    INTEGER NOT NULL,  -- unix nanoseconds
+	started    INTEGER NOT NULL,  -- the holder's last status command: start
+	finished   INTEGER NOT NULL,  -- and end (0 while it runs)
+	ok         INTEGER NOT NULL,
+	error      TEXT    NOT NULL
+);
+CREATE TABLE pollers (
+	scheduler TEXT    NOT NULL,
+	process   TEXT    NOT NULL,
+	interval  INTEGER NOT NULL,   -- nanoseconds
+	seen      INTEGER NOT NULL,   -- unix nanoseconds of its last poll
+	PRIMARY KEY (scheduler, process)
+) WITHOUT ROWID;
+`,
 }
 
 // SchemaVersion is the schema this code writes.
