@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-cluster-api/clusterapi/internal/store"
 	"github.com/go-cluster-api/clusterapi/scheduler"
 )
 
@@ -42,6 +43,24 @@ func (e *Executor) Reconnect(ctx context.Context) ([]*Job, error) {
 		}
 		return nil, ErrNoPrefix
 	}
+	own := q.Prefix
+	if e.sharesPolls() {
+		// The status command is the shared poll's: run it only when this
+		// process holds the lease (and min_poll_interval allows), else read
+		// what the holder recorded.
+		d, err := e.db.ClaimPoll(ctx, store.PollClaim{Scheduler: e.sched.Name(), Process: e.process, MinGap: e.cfg.MinPollInterval}, leaseFor)
+		if err == nil && !d.Run {
+			return restored, e.readShared(ctx)
+		}
+		if err == nil {
+			q = e.covering()
+			defer func() {
+				if ferr := e.db.FinishPoll(context.WithoutCancel(ctx), e.sched.Name(), e.process, nil); ferr != nil {
+					e.log.Warn("recording the shared poll", "err", ferr)
+				}
+			}()
+		}
+	}
 	obs, err := e.sched.Poll(ctx, q)
 	if err != nil {
 		e.absorb(ctx, nil, err) // a failed poll, for the outage accounting
@@ -57,6 +76,9 @@ func (e *Executor) Reconnect(ctx context.Context) ([]*Job, error) {
 	byID := map[string]*found{}
 	var order []string
 	for _, o := range obs {
+		if !strings.HasPrefix(o.Name, own) {
+			continue // listed for another process of the shared poll
+		}
 		f := byID[o.ID]
 		if f == nil {
 			f = &found{rec: Record{ID: o.ID, Name: o.Name, Executor: e.sched.Name(), Status: Pending, SubmitTime: o.SubmitTime}, minI: o.Index, maxI: o.Index}
