@@ -129,6 +129,9 @@ func (o *doctorOptions) run(ctx context.Context) error {
 			add("state dir", "warn", "%s is readable by other users; it holds your jobs' commands and history: chmod go-rwx %s", p, p)
 		}
 	}
+	if cfgErr == nil && executor != "local" && !cfg.InMemory {
+		o.sharedPollCheck(add)
+	}
 	if executor == "local" {
 		slots := cfg.LocalSlots
 		if slots <= 0 {
@@ -295,4 +298,33 @@ func writable(dir string) error {
 	}
 	f.Close()
 	return os.Remove(f.Name())
+}
+
+// sharedPollCheck reports who holds the poll lease of the state dir, the
+// last status command and the effective interval.
+func (o *doctorOptions) sharedPollCheck(add func(name, status, format string, args ...any)) {
+	ex, err := o.newExecutor()
+	if err != nil {
+		return
+	}
+	defer ex.Close()
+	ctx, cancel := context.WithTimeout(background(), o.timeout)
+	defer cancel()
+	st, err := ex.PollState(ctx)
+	switch {
+	case err != nil:
+		add("shared poll", "warn", "cannot read the poll lease: %v", err)
+	case !st.Shared:
+	case st.Holder == "" || st.LastStart.IsZero():
+		add("shared poll", "info", "no process has polled yet; interval %v", st.Interval)
+	default:
+		last := "running since " + st.LastStart.Format(time.TimeOnly)
+		if !st.LastFinish.IsZero() {
+			last = fmt.Sprintf("at %s, took %v", st.LastStart.Format(time.TimeOnly), st.LastFinish.Sub(st.LastStart).Round(time.Millisecond))
+			if st.LastError != "" {
+				last += ", failed: " + st.LastError
+			}
+		}
+		add("shared poll", "info", "lease held by %s; last status command %s; interval %v among %d polling process(es)", st.Holder, last, st.Interval, st.Pollers)
+	}
 }

@@ -522,5 +522,28 @@ func TestE2EStatusRunsOneStatusCommand(t *testing.T) {
 			t.Errorf("capi %s ran bjobs %d times, want once", strings.Join(args, " "), n)
 		}
 	}
+	o := sh.capi("doctor")
+	if !strings.Contains(o.stdout, "shared poll") || !strings.Contains(o.stdout, "lease held by") {
+		t.Errorf("doctor does not show the shared poll:\n%s", o.stdout)
+	}
+
+	// A site limit: the second status within a minute reads what the first
+	// recorded instead of asking bjobs, and a poll_interval below the
+	// limit is raised with one notice line.
+	if err := os.WriteFile(config, []byte("executor: lsf\njob_name_prefix: once\npoll_interval: 2\nmin_poll_interval: 60\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	o = sh.capi("status")
+	o.want(t, 0)
+	if !strings.Contains(o.stderr, "poll_interval 2s is below this site's min_poll_interval; polling every 1m0s") || strings.Count(o.stderr, "\n") != 1 {
+		t.Errorf("stderr %q, want one notice line about the raised poll_interval", o.stderr)
+	}
+	if n := statusCommands(); n > 1 {
+		t.Errorf("a status right after another ran bjobs %d times under min_poll_interval 60", n)
+	}
+	sh.capi("status").want(t, 0)
+	if n := statusCommands(); n != 0 {
+		t.Errorf("a second status within min_poll_interval ran bjobs %d times, want none", n)
+	}
 	sh.capi("cancel", "--all").want(t, 0)
 }

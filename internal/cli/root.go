@@ -331,6 +331,13 @@ func (g *globals) newExecutor() (*capi.Executor, error) {
 	if err != nil {
 		return nil, &exitError{code: codeFor(err), err: err}
 	}
+	wanted := cfg.PollInterval
+	if wanted <= 0 {
+		wanted = capi.DefaultPollInterval
+	}
+	if eff := ex.Config().PollInterval; eff > wanted {
+		g.logger().Warn(fmt.Sprintf("poll_interval %v is below this site's min_poll_interval; polling every %v", wanted, eff))
+	}
 	return ex, nil
 }
 
