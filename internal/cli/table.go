@@ -25,8 +25,10 @@ type column struct {
 	sgr   func(r capi.Record) string
 	right bool
 	// shrink is the narrowest a column may be cut to when the table must
-	// fit; 0 never cuts it.
+	// fit; 0 never cuts it. A late column is cut only after the droppable
+	// ones are gone: a cut reason ("out_o~") says less than no AGE.
 	shrink int
+	late   bool
 	// drop orders the columns left out when the table still does not fit:
 	// 1 first; 0 never.
 	drop int
@@ -38,7 +40,7 @@ var (
 	colName    = column{header: "NAME", cell: func(r capi.Record, _ time.Time) string { return orDash(r.Name) }, shrink: 8}
 	colStatus  = column{header: "STATUS", cell: func(r capi.Record, _ time.Time) string { return statusCell(r) }, sgr: statusColor}
 	colExit    = column{header: "EXIT", cell: func(r capi.Record, _ time.Time) string { return exitCell(r.ExitCode) }, right: true}
-	colReason  = column{header: "REASON", cell: func(r capi.Record, _ time.Time) string { return orDash(string(r.Reason)) }, sgr: reasonColor, shrink: 6}
+	colReason  = column{header: "REASON", cell: func(r capi.Record, _ time.Time) string { return orDash(string(r.Reason)) }, sgr: reasonColor, shrink: 6, late: true}
 	colAge     = column{header: "AGE", cell: func(r capi.Record, now time.Time) string { return ageCell(r.SubmitTime, now) }, right: true, drop: 1}
 	colElapsed = column{header: "ELAPSED", cell: func(r capi.Record, now time.Time) string {
 		return elapsedCell(r.StartTime, r.FinishTime, now)
@@ -103,8 +105,8 @@ func (t *table) render(recs []capi.Record) (string, []string) {
 
 // fit chooses the columns to show and narrows widths so that a line fits
 // t.max: first the shrinkable columns give up what they can, then whole
-// columns are left out in their drop order. What still does not fit is cut
-// at the end of the line.
+// columns are left out in their drop order, then the late shrinkable ones
+// are cut. What still does not fit is cut at the end of the line.
 func (t *table) fit(widths []int) []bool {
 	show := make([]bool, len(t.cols))
 	for i := range show {
@@ -123,11 +125,14 @@ func (t *table) fit(widths []int) []bool {
 		}
 		return n + 2*max(k-1, 0)
 	}
-	for i, c := range t.cols {
-		if over := total() - t.max; over > 0 && c.shrink > 0 && widths[i] > c.shrink {
-			widths[i] = max(c.shrink, widths[i]-over, width(c.header))
+	shrink := func(late bool) {
+		for i, c := range t.cols {
+			if over := total() - t.max; over > 0 && c.shrink > 0 && c.late == late && widths[i] > c.shrink {
+				widths[i] = max(c.shrink, widths[i]-over, width(c.header))
+			}
 		}
 	}
+	shrink(false)
 	for drop := 1; total() > t.max; drop++ {
 		any := false
 		for i, c := range t.cols {
@@ -139,6 +144,7 @@ func (t *table) fit(widths []int) []bool {
 			break
 		}
 	}
+	shrink(true)
 	return show
 }
 
