@@ -6,6 +6,8 @@
 //	         at the same concurrency
 //	latency  local job exit → callback, median and p99
 //	lsf      scheduler commands per poll with N jobs tracked on the fake LSF
+//	shared-poll  status commands per minute when K processes follow the same
+//	         jobs on the fake LSF (one shared poll), against a baseline binary
 //
 // Run it from the module root (the lsf workload builds internal/fakelsf):
 //
@@ -27,15 +29,20 @@ import (
 )
 
 type options struct {
-	workloads  map[string]bool
-	sizes      []int
-	slots      int
-	stores     []string // "memory", "store"
-	latencyN   int
-	lsfJobs    int
-	lsfPolls   int
-	keep       bool
-	cpuprofile string
+	workloads map[string]bool
+	sizes     []int
+	slots     int
+	stores    []string // "memory", "store"
+	latencyN  int
+	lsfJobs   int
+	lsfPolls  int
+	// shared-poll: numbers of processes, how long to count for each, and
+	// a capi binary of another commit to compare with.
+	sharedK        []int
+	sharedFor      time.Duration
+	sharedBaseline string
+	keep           bool
+	cpuprofile     string
 }
 
 func main() {
@@ -51,20 +58,32 @@ func run() int {
 		latencyN  = flag.Int("latency-n", 200, "latency: number of jobs (each mode: one at a time, then all at once)")
 		lsfJobs   = flag.Int("lsf-jobs", 10000, "lsf: tracked jobs on the fake LSF (a tenth of them arrays of 10)")
 		lsfPolls  = flag.Int("lsf-polls", 3, "lsf: polls to count")
+		sharedK   = flag.String("shared-k", "1,5,20", "shared-poll: numbers of capi wait processes, comma-separated")
+		sharedFor = flag.Duration("shared-for", time.Minute, "shared-poll: how long to count status commands for each K")
+		sharedOld = flag.String("shared-baseline", "", "shared-poll: a capi binary built from another commit, measured side by side")
 		keep      = flag.Bool("keep", false, "keep the temporary directories")
 		cpuprof   = flag.String("cpuprofile", "", "write a CPU profile of the whole run to `file`")
 	)
 	flag.Parse()
-	o := options{workloads: map[string]bool{}, slots: *slots, latencyN: *latencyN, lsfJobs: *lsfJobs, lsfPolls: *lsfPolls, keep: *keep, cpuprofile: *cpuprof}
+	o := options{workloads: map[string]bool{}, slots: *slots, latencyN: *latencyN, lsfJobs: *lsfJobs, lsfPolls: *lsfPolls, keep: *keep, cpuprofile: *cpuprof,
+		sharedFor: *sharedFor, sharedBaseline: *sharedOld}
 	for _, w := range strings.Split(*workloads, ",") {
 		switch w = strings.TrimSpace(w); w {
-		case "local", "latency", "lsf":
+		case "local", "latency", "lsf", "shared-poll":
 			o.workloads[w] = true
 		case "":
 		default:
-			fmt.Fprintf(os.Stderr, "bench: unknown workload %q (local, latency, lsf)\n", w)
+			fmt.Fprintf(os.Stderr, "bench: unknown workload %q (local, latency, lsf, shared-poll)\n", w)
 			return 2
 		}
+	}
+	for _, s := range strings.Split(*sharedK, ",") {
+		k, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || k < 1 {
+			fmt.Fprintf(os.Stderr, "bench: bad -shared-k %q\n", s)
+			return 2
+		}
+		o.sharedK = append(o.sharedK, k)
 	}
 	for _, s := range strings.Split(*sizes, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
@@ -109,6 +128,7 @@ func run() int {
 	step("local", benchLocal)
 	step("latency", benchLatency)
 	step("lsf", benchLSF)
+	step("shared-poll", benchSharedPoll)
 	fmt.Printf("\ntotal %.1fs\n", time.Since(start).Seconds())
 	if failed {
 		return 1
