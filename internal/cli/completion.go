@@ -22,9 +22,9 @@ func addCompletionCmd(g *globals, root *cobra.Command) {
 		c.Example = `  source <(capi completion bash)
   capi completion zsh > "${fpath[1]}/_capi"
   capi completion fish > ~/.config/fish/completions/capi.fish`
-		c.Annotations = noJSON("it prints a shell script")
+		c.Annotations = noJSON("completion is a shell script")
 		for _, s := range c.Commands() {
-			s.Annotations = noJSON("it prints a shell script")
+			s.Annotations = noJSON("completion is a shell script")
 		}
 	}
 	root.RegisterFlagCompletionFunc("executor", fixedCompletions(capi.ExecutorNames()...))

@@ -157,8 +157,8 @@ func TestWorkDirAndLogDirsMustExist(t *testing.T) {
 		t.Errorf("a refused --work-dir was created")
 	}
 	logs := filepath.Join(e.dir, "logs", "out.log")
-	wantOneLineError(t, e.run("run", "--work-dir", e.work, "--stdout", logs, "--", "true"), ExitUsage, "--stdout "+logs+": directory "+filepath.Dir(logs)+" does not exist")
-	wantOneLineError(t, e.run("array", "--range", "1-2", "--work-dir", e.work, "--stderr", "sub/err.log", "--", "true"), ExitUsage, "--stderr sub/err.log: directory "+filepath.Join(e.work, "sub"))
+	wantOneLineError(t, e.run("run", "--work-dir", e.work, "--stdout", logs, "--", "true"), ExitUsage, "--stdout "+logs+": no directory "+filepath.Dir(logs)+" (create it, or add --mkdir)")
+	wantOneLineError(t, e.run("array", "--range", "1-2", "--work-dir", e.work, "--stderr", "sub/err.log", "--", "true"), ExitUsage, "--stderr sub/err.log: no directory "+filepath.Join(e.work, "sub"))
 
 	// --mkdir creates them; a placeholder in the directory is the
 	// scheduler's business.

@@ -33,7 +33,7 @@ it ends.`,
   capi logs 1234 --stderr
   capi logs 1240 --index 17 --follow`,
 		Args:              jobIDs(true),
-		Annotations:       noJSON("it prints the job's own log as the job wrote it"),
+		Annotations:       noJSON("the log is printed as the job wrote it"),
 		ValidArgsFunction: g.completeJobs(false, true),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return o.run(cmd.Context(), args[0])

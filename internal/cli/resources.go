@@ -112,7 +112,7 @@ func (r *resourceFlags) ensureDir(flag, given, dir string) error {
 		if flag == "--work-dir" {
 			return usageErr("--work-dir %s does not exist (create it, or add --mkdir)", given)
 		}
-		return usageErr("%s %s: directory %s does not exist (create it, or add --mkdir)", flag, given, dir)
+		return usageErr("%s %s: no directory %s (create it, or add --mkdir)", flag, given, dir)
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return usageErr("%s %s: %v", flag, given, err)

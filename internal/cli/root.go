@@ -276,9 +276,9 @@ func (g *globals) checkGlobals(c *cobra.Command) error {
 	if g.json {
 		if why := c.Annotations[jsonKey]; why != "ok" {
 			if why == "" {
-				why = "it has no JSON output"
+				why = "this command has no JSON output"
 			}
-			return usageErr("--json: %s does not print JSON: %s", cmdName(c), why)
+			return usageErr("%s --json: %s", cmdName(c), why)
 		}
 	}
 	return nil

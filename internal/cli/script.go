@@ -25,7 +25,7 @@ written or submitted. With --range, the script of an array job.`,
   capi --executor slurm script --cpus 4 --memory "8 GB" --walltime 04:00 -- ./align.sh
   capi --profile big script --range 1-10 --max-concurrent 2 -- ./task.sh`,
 		Args:        cobra.ArbitraryArgs,
-		Annotations: noJSON("it prints the job script itself"),
+		Annotations: noJSON("the job script is printed as it is"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return o.run(args)
 		},

@@ -45,7 +45,7 @@ func jobIDs(exactlyOne bool) cobra.PositionalArgs {
 	return func(c *cobra.Command, args []string) error {
 		switch {
 		case len(args) == 0:
-			return usageErr("%s: missing job id (%s; 'capi status' lists jobs)", cmdName(c), usageLine(c))
+			return usageErr("%s: missing job id (%s; 'capi status' lists them)", cmdName(c), usageLine(c))
 		case exactlyOne && len(args) > 1:
 			return usageErr("%s takes one job id, got %d (%s; %s)", cmdName(c), len(args), strings.Join(args, " "), usageLine(c))
 		}
@@ -53,9 +53,9 @@ func jobIDs(exactlyOne bool) cobra.PositionalArgs {
 	}
 }
 
-// usageLine is the command's synopsis, "usage: capi logs ID [flags]".
+// usageLine is the command's synopsis, "capi logs ID".
 func usageLine(c *cobra.Command) string {
-	return "usage: " + c.UseLine()
+	return strings.TrimSuffix(c.UseLine(), " [flags]")
 }
 
 // groupArgs is the argument check of a command that only holds

@@ -41,7 +41,7 @@ running.`,
   capi watch 1234 1235 -o wide
   capi watch 1234 > progress.log`,
 		Args:              cobra.ArbitraryArgs,
-		Annotations:       noJSON("it is a live view; capi wait --json prints the records when the jobs have ended, capi status --json at any time"),
+		Annotations:       noJSON("a live view has no JSON; use wait --json or status --json"),
 		ValidArgsFunction: g.completeJobs(true, false),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return o.run(cmd.Context(), args)
