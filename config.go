@@ -14,6 +14,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/go-cluster-api/clusterapi/internal/suggest"
 	"github.com/go-cluster-api/clusterapi/scheduler"
 )
 
@@ -297,7 +298,7 @@ func LoadConfig(opts LoadOptions) (Config, ConfigInfo, error) {
 		}
 		f, ok := fieldByKey[k]
 		if !ok {
-			return cfg, info, &ConfigError{Key: k, Msg: "unknown key in --set" + suggest(k)}
+			return cfg, info, &ConfigError{Key: k, Msg: "unknown key in --set" + didYouMean(k)}
 		}
 		if err := f.set(&cfg, &n); err != nil {
 			return cfg, info, &ConfigError{Key: k, Msg: "--set " + k + "=" + opts.Overrides[k] + ": " + err.Error()}
@@ -363,9 +364,9 @@ func applyMapping(cfg *Config, m *yaml.Node, file, profile string, info *ConfigI
 		}
 		f, ok := fieldByKey[k.Value]
 		if !ok {
-			msg := fmt.Sprintf("unknown key %q in %s", k.Value, where(k.Line)) + suggest(k.Value)
+			msg := fmt.Sprintf("unknown key %q in %s", k.Value, where(k.Line)) + didYouMean(k.Value)
 			if strict {
-				return nil, &ConfigError{File: file, Line: k.Line, Key: k.Value, Msg: "unknown key" + suggest(k.Value)}
+				return nil, &ConfigError{File: file, Line: k.Line, Key: k.Value, Msg: "unknown key" + didYouMean(k.Value)}
 			}
 			info.Warnings = append(info.Warnings, msg)
 			continue
@@ -400,11 +401,11 @@ func findProfile(profiles *yaml.Node, name string) (*yaml.Node, []string) {
 	return found, names
 }
 
-// suggest names a known key close to an unknown one ("cpu" → "cpus").
-func suggest(key string) string {
+// didYouMean names a known key close to an unknown one ("cpu" → "cpus").
+func didYouMean(key string) string {
 	best, bestD := "", 3
 	for _, f := range configFields {
-		if d := editDistance(key, f.key); d < bestD {
+		if d := suggest.Distance(key, f.key); d < bestD {
 			best, bestD = f.key, d
 		}
 	}
@@ -412,26 +413,6 @@ func suggest(key string) string {
 		return ""
 	}
 	return fmt.Sprintf(" (did you mean %q?)", best)
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // Validate checks values that are well-typed but not allowed.

@@ -8,6 +8,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/go-cluster-api/clusterapi/internal/suggest"
 )
 
 // Usage errors in capi's words. Cobra's own ("accepts 1 arg(s), received
@@ -183,7 +185,7 @@ func suggestFlags(fs *pflag.FlagSet, typed string) []string {
 		if f.Hidden {
 			return
 		}
-		d := editDistance(typed, f.Name)
+		d := suggest.Distance(typed, f.Name)
 		if len(typed) >= 3 && (strings.HasPrefix(f.Name, typed) || strings.HasPrefix(typed, f.Name)) {
 			d = min(d, 1)
 		}
@@ -219,27 +221,6 @@ func flagOwners(root *cobra.Command, name string) []string {
 	}
 	walk(root)
 	return owners
-}
-
-// editDistance is the Levenshtein distance between a and b.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // requireSubcommands makes every command that only groups others (config,
