@@ -3,8 +3,6 @@ package integration
 import (
 	"context"
 	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -58,11 +56,7 @@ func TestFakeLSFWithoutBhist(t *testing.T) {
 			t.Fatal(err)
 		}
 		first.Close()
-		rec := j.Snapshot()
-		tg.waitFor(t, "exit file", j.ID(), func() bool {
-			matches, _ := filepath.Glob(strings.TrimSuffix(rec.ScriptPath, ".sh") + ".*.exit")
-			return len(matches) > 0
-		})
+		tg.waitExitFile(t, j)
 		time.Sleep(tg.ageOut)
 		r := tg.reopenAndWait(t, dir, j.ID())
 		if r.Status != capi.Failed || r.Reason != capi.ReasonTimeout {

@@ -150,6 +150,16 @@ func (tg target) wait(t *testing.T, j *capi.Job) capi.Record {
 	return r
 }
 
+// waitExitFile waits until job j's script has written its exit file.
+func (tg target) waitExitFile(t *testing.T, j *capi.Job) {
+	t.Helper()
+	script := j.Snapshot().ScriptPath
+	tg.waitFor(t, "exit file", j.ID(), func() bool {
+		matches, _ := filepath.Glob(strings.TrimSuffix(script, ".sh") + ".*.exit")
+		return len(matches) > 0
+	})
+}
+
 // waitFor polls cond, which is about job id, until it holds or the
 // target's timeout passes.
 func (tg target) waitFor(t *testing.T, what, id string, cond func() bool) {
@@ -410,11 +420,7 @@ func runSuite(t *testing.T, tg target) {
 			t.Fatal(err)
 		}
 		first.Close()
-		rec := j.Snapshot()
-		tg.waitFor(t, "exit file", j.ID(), func() bool {
-			matches, _ := filepath.Glob(strings.TrimSuffix(rec.ScriptPath, ".sh") + ".*.exit")
-			return len(matches) > 0
-		})
+		tg.waitExitFile(t, j)
 		time.Sleep(tg.ageOut)
 		r := tg.reopenAndWait(t, dir, j.ID())
 		if r.Status != capi.Failed || exitOf(r) != 5 {
@@ -480,11 +486,7 @@ func (tg target) cancelledWhileNobodyWatched(t *testing.T) {
 		t.Fatalf("%v: %v", argv, err)
 	}
 	if tg.signalsFirst {
-		rec := j.Snapshot()
-		tg.waitFor(t, "exit file", j.ID(), func() bool {
-			matches, _ := filepath.Glob(strings.TrimSuffix(rec.ScriptPath, ".sh") + ".*.exit")
-			return len(matches) > 0
-		})
+		tg.waitExitFile(t, j)
 	}
 	tg.waitGone(t, j.ID())
 	r := tg.reopenAndWait(t, dir, j.ID())

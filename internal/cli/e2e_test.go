@@ -61,6 +61,20 @@ func newShell(t *testing.T) *shell {
 	return &shell{t: t, dir: dir, env: env}
 }
 
+// useFakeLSF puts a fake LSF cluster of its own (settings env) first on
+// the shell's PATH.
+func (s *shell) useFakeLSF(env ...string) {
+	s.t.Helper()
+	bin := fakelsftest.Build(s.t)
+	cluster := fakelsftest.NewCluster(s.t, env...)
+	for i, kv := range s.env {
+		if strings.HasPrefix(kv, "PATH=") {
+			s.env[i] = "PATH=" + bin + string(os.PathListSeparator) + strings.TrimPrefix(kv, "PATH=")
+		}
+	}
+	s.env = append(s.env, cluster.Env...)
+}
+
 func (s *shell) command(args ...string) *exec.Cmd {
 	cmd := exec.Command(capiBin, args...)
 	cmd.Dir, cmd.Env = s.dir, s.env
@@ -293,15 +307,8 @@ func TestE2EArrayWithoutWaitRunsToTheEnd(t *testing.T) {
 // bhist on PATH), through the same commands a user at an LSF site runs.
 func TestE2EFakeLSF(t *testing.T) {
 	t.Parallel()
-	bin := fakelsftest.Build(t)
-	cluster := fakelsftest.NewCluster(t)
 	sh := newShell(t)
-	for i, kv := range sh.env {
-		if strings.HasPrefix(kv, "PATH=") {
-			sh.env[i] = "PATH=" + bin + string(os.PathListSeparator) + strings.TrimPrefix(kv, "PATH=")
-		}
-	}
-	sh.env = append(sh.env, cluster.Env...)
+	sh.useFakeLSF()
 	config := filepath.Join(sh.dir, "cluster_api.yaml")
 	if err := os.WriteFile(config, []byte("executor: lsf\njob_name_prefix: e2e\npoll_interval: 0.2\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -486,16 +493,9 @@ func allHoldStore(procs []proctest.Process) bool {
 // submissions a killed capi left from that same command.
 func TestE2EStatusRunsOneStatusCommand(t *testing.T) {
 	t.Parallel()
-	bin := fakelsftest.Build(t)
-	cluster := fakelsftest.NewCluster(t)
 	sh := newShell(t)
-	for i, kv := range sh.env {
-		if strings.HasPrefix(kv, "PATH=") {
-			sh.env[i] = "PATH=" + bin + string(os.PathListSeparator) + strings.TrimPrefix(kv, "PATH=")
-		}
-	}
 	calls := filepath.Join(sh.dir, "calls.log")
-	sh.env = append(append(sh.env, cluster.Env...), "FAKELSF_CALL_LOG="+calls)
+	sh.useFakeLSF("FAKELSF_CALL_LOG=" + calls)
 	config := filepath.Join(sh.dir, "cluster_api.yaml")
 	if err := os.WriteFile(config, []byte("executor: lsf\njob_name_prefix: once\n"), 0o644); err != nil {
 		t.Fatal(err)
