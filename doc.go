@@ -29,6 +29,10 @@
 // it, and [Executor.Reconnect] finds this application's jobs again by
 // job_name_prefix. [Config].InMemory keeps jobs in memory only.
 //
+// Processes that share a state dir and a grid scheduler share one status
+// command per interval: the one holding the poll lease in the store polls
+// for all, the others read what it recorded (README, "One status query").
+//
 // # Status
 //
 // A [Record] says what the job is ([Status]: pending, running, done, failed,
@@ -36,6 +40,20 @@
 // code, a cancel, the walltime, memory, a node failure, ...), with the
 // scheduler's own words in Detail. Arrays carry per-element states and
 // counts in [Record].Array.
+//
+// # Inside the engine
+//
+// Observations come from several sources, ranked: the scheduler's own
+// record (its queue, then its accounting) > capi's record of a cancel it
+// made > the exit file every job script writes > "vanished" (no source knew
+// the job for zombie_timeout). One function applies an observation to a
+// job with its source (poll.go, update); a final status is replaced only by
+// a stronger source, in memory and in the store (internal/store enforces
+// it). A poll (Poll, or Reconnect's status command) is absorbed the same
+// way whoever ran it: this process, or the poll-lease holder whose states a
+// reader learns from the store (sharedpoll.go). Changes are written to the
+// store in batches; a failed write keeps every change for the next one, and
+// Close bounds the last write and reports a failure.
 //
 // # Errors
 //
