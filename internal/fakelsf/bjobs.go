@@ -9,6 +9,9 @@ import (
 )
 
 func bjobs(args []string) int {
+	// A hung mbatchd: the command answers late, or never before the
+	// caller's timeout kills it.
+	time.Sleep(settingSeconds("FAKELSF_BJOBS_HANG"))
 	var (
 		all, asJSON, noHeader bool
 		fields, namePattern   string
@@ -68,7 +71,7 @@ func bjobs(args []string) int {
 	// time after now, look younger than it is, and stay visible past its
 	// clean period (the flaky "aged out" test).
 	var now time.Time
-	clean := time.Duration(envInt("FAKELSF_CLEAN_PERIOD", 3600)) * time.Second
+	clean := time.Duration(settingInt("FAKELSF_CLEAN_PERIOD", 3600)) * time.Second
 	visible := func(e *Element) bool { return !e.finished() || now.Sub(e.Finish) < clean }
 
 	type row struct {
@@ -174,7 +177,13 @@ func bjobs(args []string) int {
 			b.WriteByte('\n')
 		}
 	}
-	os.Stdout.WriteString(b.String())
+	out := b.String()
+	if n := settingInt("FAKELSF_BJOBS_TRUNCATE", -1); n >= 0 && n < len(out) {
+		// A reply cut short (a broken connection, a wrapper's pipe):
+		// what arrived, with the exit status of a whole one.
+		out = out[:n]
+	}
+	os.Stdout.WriteString(out)
 	if len(missing) > 0 {
 		// ert: some found and some not found exits 255.
 		return 255

@@ -23,7 +23,7 @@ func bkill(args []string) int {
 	for i := 0; i < len(args); i++ {
 		switch a := args[i]; a {
 		case "-d":
-			if os.Getenv("FAKELSF_NO_BKILL_D") == "1" {
+			if setting("FAKELSF_NO_BKILL_D") == "1" {
 				fmt.Fprint(os.Stderr, "bkill: Illegal option -- d\n"+strings.Replace(bkillUsage, " | -d]", "]", 1))
 				return 255
 			}
@@ -166,7 +166,7 @@ func terminate(pgids []int) {
 // record tells when the script ended: the group itself may linger as
 // zombies that init has not reaped.
 func killAfterGrace(pg int) {
-	deadline := time.Now().Add(time.Duration(envInt("FAKELSF_KILL_GRACE", 1)) * time.Second)
+	deadline := time.Now().Add(time.Duration(settingInt("FAKELSF_KILL_GRACE", 1)) * time.Second)
 	for stillRunning(pg) && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}

@@ -54,7 +54,7 @@ func bsub(args []string) int {
 		return 255
 	}
 
-	queues := strings.Split(envOr("FAKELSF_QUEUES", "normal,short"), ",")
+	queues := strings.Split(settingOr("FAKELSF_QUEUES", "normal,short"), ",")
 	queue, queueGiven := opts["q"], opts["q"] != ""
 	if !queueGiven {
 		queue = queues[0]
@@ -96,14 +96,17 @@ func bsub(args []string) int {
 		job.Elements = append(job.Elements, &Element{Index: i, Stat: "PEND"})
 	}
 
+	// mbatchd busy: bsub waits before the job exists, and again before it
+	// answers; a caller killed meanwhile leaves bsub to finish alone.
+	time.Sleep(settingSeconds("FAKELSF_BSUB_DELAY"))
 	silentFail, lose := false, false
 	err = update(func(s *State) (bool, error) {
-		if s.FailedBsubs < envInt("FAKELSF_FAIL_NEXT_BSUB", 0) {
+		if s.FailedBsubs < settingInt("FAKELSF_FAIL_NEXT_BSUB", 0) {
 			s.FailedBsubs++
 			silentFail = true
 			return true, nil
 		}
-		if s.LostBsubs < envInt("FAKELSF_LOSE_NEXT_BSUB", 0) {
+		if s.LostBsubs < settingInt("FAKELSF_LOSE_NEXT_BSUB", 0) {
 			s.LostBsubs++
 			lose = true
 		}
@@ -140,10 +143,11 @@ func bsub(args []string) int {
 		fmt.Fprintf(os.Stderr, "bsub: fakelsf cannot start the job: %v\n", err)
 		return 255
 	}
+	time.Sleep(settingSeconds("FAKELSF_BSUB_REPLY_DELAY"))
 	if lose {
 		return 255
 	}
-	if os.Getenv("FAKELSF_NOISE") == "1" {
+	if setting("FAKELSF_NOISE") == "1" {
 		fmt.Println("LSF is processing your request. Please wait ...")
 		fmt.Println("LSF is processing your request. Please wait ...")
 	}
@@ -176,14 +180,10 @@ func currentUser() string {
 	if u, err := user.Current(); err == nil {
 		return u.Username
 	}
-	return envOr("USER", "nobody")
-}
-
-func envOr(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
+	if u := os.Getenv("USER"); u != "" {
+		return u
 	}
-	return def
+	return "nobody"
 }
 
 func firstOf(a, b string) string {

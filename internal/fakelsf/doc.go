@@ -16,6 +16,12 @@
 // "No unfinished job found" and friends on stderr, bkill's per-job lines and
 // "Illegal option -- d", bhist -l blocks hard-wrapped at 80 columns.
 //
+// Settings come from the environment, or from the file $FAKELSF_DIR/settings,
+// whose KEY=VALUE lines override the environment and are read at every call
+// (an empty value there means the default). The file is how a test starts
+// and stops a fault while capi and the job supervisors keep the environment
+// they started with; fakelsftest.Cluster.Set writes it.
+//
 // Environment:
 //
 //	FAKELSF_DIR            state directory (required)
@@ -28,4 +34,13 @@
 //	FAKELSF_KILL_GRACE     seconds between bkill's SIGINT+SIGTERM (or the run limit's SIGUSR2) and SIGKILL (default 1)
 //	FAKELSF_CALL_LOG       a file each command appends its command line to (tests count calls with it)
 //	FAKELSF_MINUTE         seconds in a -W run-limit minute (default 60): at the limit the job gets SIGUSR2, then SIGKILL
+//
+// Faults (seconds may have fractions):
+//
+//	FAKELSF_DOWN=all|CMD,...     the named commands (bsub, bjobs, bkill, bhist; all or 1: every one) fail as when
+//	                             mbatchd is down: "LSF is down. Please wait ..." on stderr, exit 255, nothing done
+//	FAKELSF_BJOBS_HANG=SECONDS   bjobs sleeps this long before it reads the state and answers
+//	FAKELSF_BJOBS_TRUNCATE=BYTES bjobs prints only the first BYTES bytes of its standard output, exit status unchanged
+//	FAKELSF_BSUB_DELAY=SECONDS   bsub waits this long before it creates the job (mbatchd busy)
+//	FAKELSF_BSUB_REPLY_DELAY=SECONDS  bsub waits this long after it created and started the job, before it answers
 package main

@@ -17,9 +17,13 @@ func main() {
 	if name == "fakelsf" && len(args) > 0 {
 		name, args = args[0], args[1:]
 	}
+	name = strings.TrimSuffix(name, ".exe")
 	logCall(name, args)
+	if down(name) {
+		os.Exit(mbatchdDown())
+	}
 	var code int
-	switch strings.TrimSuffix(name, ".exe") {
+	switch name {
 	case "bsub":
 		code = bsub(args)
 	case "bjobs":
@@ -39,7 +43,7 @@ func main() {
 // count the status commands capi runs. One write(2) of one line with
 // O_APPEND, so that concurrent commands do not interleave.
 func logCall(name string, args []string) {
-	path := os.Getenv("FAKELSF_CALL_LOG")
+	path := setting("FAKELSF_CALL_LOG")
 	if path == "" {
 		return
 	}

@@ -136,18 +136,6 @@ func update(fn func(s *State) (save bool, err error)) error {
 	return os.Rename(tmp, path)
 }
 
-func envInt(name string, def int) int {
-	v := os.Getenv(name)
-	if v == "" {
-		return def
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil {
-		return def
-	}
-	return n
-}
-
 // peek reads the state without locking; writers replace the file
 // atomically, so it is always whole.
 func peek() (*State, error) {

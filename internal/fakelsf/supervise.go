@@ -158,7 +158,7 @@ func startElement(j *Job, e *Element, host string, done chan<- exited) error {
 // minute is how long a run-limit minute lasts: FAKELSF_MINUTE seconds
 // (default 60), so that tests can reach a -W limit quickly.
 func minute() time.Duration {
-	return time.Duration(envInt("FAKELSF_MINUTE", 60)) * time.Second
+	return time.Duration(settingInt("FAKELSF_MINUTE", 60)) * time.Second
 }
 
 // enforceRunLimit does what LSF does when an element started as pg reaches

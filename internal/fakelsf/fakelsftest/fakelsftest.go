@@ -7,11 +7,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -65,6 +68,9 @@ func Without(t testing.TB, bin string, missing ...string) string {
 type Cluster struct {
 	Dir string
 	Env []string
+
+	mu       sync.Mutex
+	settings map[string]string // what Set wrote to the settings file
 }
 
 // NewCluster creates an empty cluster in a temporary directory. env holds
@@ -80,6 +86,38 @@ func NewCluster(t testing.TB, env ...string) *Cluster {
 		}
 	})
 	return c
+}
+
+// Set changes settings while the cluster runs: each "KEY=VALUE" overrides
+// the environment's KEY for every command from now on, an empty VALUE
+// brings back the default ("FAKELSF_DOWN=" ends an outage). The fake reads
+// them from the file "settings" in the cluster's directory at every call
+// (see internal/fakelsf), which Set replaces atomically.
+func (c *Cluster) Set(t testing.TB, kv ...string) {
+	t.Helper()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.settings == nil {
+		c.settings = map[string]string{}
+	}
+	for _, s := range kv {
+		k, v, ok := strings.Cut(s, "=")
+		if !ok || k == "" {
+			t.Fatalf("fakelsftest: setting %q is not KEY=VALUE", s)
+		}
+		c.settings[k] = v
+	}
+	var b strings.Builder
+	for _, k := range slices.Sorted(maps.Keys(c.settings)) {
+		b.WriteString(k + "=" + c.settings[k] + "\n")
+	}
+	tmp := filepath.Join(c.Dir, "settings.tmp")
+	if err := os.WriteFile(tmp, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, filepath.Join(c.Dir, "settings")); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // Runner wraps base so that every command it runs talks to this cluster.
