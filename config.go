@@ -87,6 +87,9 @@ type Config struct {
 	// LocalSlots is how many cpu slots the local executor runs at once.
 	// Key local_slots; 0 = the number of CPUs.
 	LocalSlots int
+	// LocalGPUs is how many GPU slots the local executor hands out. Key
+	// local_gpus; 0 = the number of /dev/nvidia[0-9]* devices (none on macOS).
+	LocalGPUs int
 	// InMemory keeps jobs only in memory, as the seed did (no job store).
 	// Key in_memory; default false. The capi command always uses the store.
 	InMemory bool
@@ -658,6 +661,7 @@ var configFields = []configField{
 	strField("state_dir", "$XDG_STATE_HOME/cluster_api", "job store and local spool (else ~/.local/state/cluster_api)", func(c *Config) *string { return &c.StateDir }),
 	intField("submit_retries", "3", "retries of a submit that failed transiently (never duplicates a job)", func(c *Config) *int { return &c.SubmitRetries }),
 	intField("local_slots", "number of CPUs", "cpu slots of the local executor", func(c *Config) *int { return &c.LocalSlots }),
+	intField("local_gpus", "number of /dev/nvidia[0-9]* devices", "GPU slots of the local executor (CUDA_VISIBLE_DEVICES)", func(c *Config) *int { return &c.LocalGPUs }),
 	boolField("in_memory", "false", "library only: keep jobs in memory, no job store", func(c *Config) *bool { return &c.InMemory }, false),
 }
 

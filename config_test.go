@@ -81,6 +81,7 @@ func TestConfigDefaults(t *testing.T) {
 		"state_dir":                   filepath.Join(home, ".local", "state", "cluster_api"),
 		"submit_retries":              "3",
 		"local_slots":                 "0",
+		"local_gpus":                  "0",
 		"in_memory":                   "false",
 	}
 	keys := ConfigKeys()
@@ -388,6 +389,7 @@ poll_all_users: true
 state_dir: /var/tmp/capi
 submit_retries: 5
 local_slots: 3
+local_gpus: 2
 in_memory: true
 `)
 	cfg, info, err := LoadConfig(LoadOptions{Path: path})
@@ -401,7 +403,7 @@ in_memory: true
 		ExtraDirectives: []string{"#BSUB -P p"}, DirectivesSkip: []string{"-R"}, ExtraArgs: []string{"-q", "x"},
 		LSFUnits: "GB", LSFExplicitUnits: true, JobEmail: true, CommandTimeout: 30 * time.Second,
 		ZombieTimeout: 5 * time.Minute, CompletedRetention: time.Minute, PollAllUsers: true,
-		StateDir: "/var/tmp/capi", SubmitRetries: 5, LocalSlots: 3, InMemory: true,
+		StateDir: "/var/tmp/capi", SubmitRetries: 5, LocalSlots: 3, LocalGPUs: 2, InMemory: true,
 	}
 	if diff := cmp.Diff(want, cfg); diff != "" {
 		t.Errorf("config (-want +got):\n%s", diff)

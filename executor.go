@@ -103,6 +103,7 @@ func New(cfg Config, opts *Options) (*Executor, error) {
 			LSFExplicitUnits: cfg.LSFExplicitUnits,
 			SuppressJobEmail: !cfg.JobEmail,
 			Slots:            cfg.LocalSlots,
+			GPUs:             cfg.LocalGPUs,
 		})
 		if err != nil {
 			return nil, err
@@ -220,8 +221,8 @@ func (e *Executor) SubmitArray(ctx context.Context, spec JobSpec, arr Array) (*J
 // Script renders the script a submission would use, without writing or
 // submitting anything.
 func (e *Executor) Script(spec JobSpec, arr *Array) ([]byte, error) {
-	p, err := e.prepare(spec, arr, func(wd, name string) (string, error) {
-		return e.writer.NextPath(wd, name), nil
+	p, err := e.prepare(spec, arr, func(dir, name string) (string, error) {
+		return e.writer.NextPath(dir, name), nil
 	})
 	if err != nil {
 		return nil, err
@@ -230,8 +231,9 @@ func (e *Executor) Script(spec JobSpec, arr *Array) ([]byte, error) {
 }
 
 // prepare builds the submission. scriptPath chooses (or reserves) the
-// script's path once the work directory and name are known.
-func (e *Executor) prepare(spec JobSpec, arr *Array, scriptPath func(workDir, safeName string) (string, error)) (*prepared, error) {
+// script's path in dir (the work directory, or the scheduler's ScriptDir)
+// once the name is known.
+func (e *Executor) prepare(spec JobSpec, arr *Array, scriptPath func(dir, safeName string) (string, error)) (*prepared, error) {
 	if strings.TrimSpace(spec.Command) == "" {
 		return nil, &ValueError{Kind: "command", Value: spec.Command, Hint: "give the command to run"}
 	}
@@ -298,7 +300,13 @@ func (e *Executor) prepare(spec JobSpec, arr *Array, scriptPath func(workDir, sa
 	for _, l := range res.ExtraDirectives {
 		directives = append(directives, d.DirectivePrefix+" "+l)
 	}
-	spath, err := scriptPath(wd, script.SanitizeName(name))
+	// The exit file is written next to the script: a scheduler that keeps
+	// scripts itself keeps both out of the work dir.
+	sdir := wd
+	if p, ok := e.sched.(scheduler.ScriptPlacer); ok {
+		sdir = p.ScriptDir()
+	}
+	spath, err := scriptPath(sdir, script.SanitizeName(name))
 	if err != nil {
 		return nil, err
 	}

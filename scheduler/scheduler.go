@@ -71,6 +71,17 @@ type CapiOnly interface {
 	CapiOnly()
 }
 
+// ScriptPlacer is implemented by schedulers that keep job scripts in a
+// directory of their own instead of the job's work directory: the local
+// executor keeps them (and the exit files written next to them) in its
+// spool, so that the work directory gets only the logs. Grid schedulers
+// do not implement it: their scripts and exit files must be on the file
+// system the compute nodes share.
+type ScriptPlacer interface {
+	// ScriptDir is the directory the engine writes job scripts to.
+	ScriptDir() string
+}
+
 // Closer is implemented by schedulers that own goroutines or files; the
 // engine closes them when it closes.
 type Closer interface {
@@ -202,6 +213,9 @@ type Options struct {
 	SuppressJobEmail bool
 	// Slots is the local executor's number of cpu slots; 0 = number of CPUs.
 	Slots int
+	// GPUs is the local executor's number of GPU slots; 0 = the number of
+	// /dev/nvidia[0-9]* devices.
+	GPUs int
 }
 
 // Factory creates a scheduler.
