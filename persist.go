@@ -357,8 +357,17 @@ func (e *Executor) Follow(ctx context.Context) ([]*Job, error) {
 	return followed, nil
 }
 
+// expired is the one retention rule: a job that ended at finish is past
+// completed_retention at now (a negative retention purges at once).
 func (e *Executor) expired(finish, now time.Time) bool {
 	return e.cfg.CompletedRetention < 0 || (!finish.IsZero() && now.Sub(finish) >= e.cfg.CompletedRetention)
+}
+
+// Expired reports whether r ended longer than completed_retention before
+// now: history, which List leaves out unless asked for it, whether or not
+// some process purged it already. An unfinished job never expires.
+func (e *Executor) Expired(r Record, now time.Time) bool {
+	return r.Terminal() && !r.FinishTime.IsZero() && e.expired(r.FinishTime, now)
 }
 
 // recordFromStore converts a stored record into the engine's Record. The
@@ -469,7 +478,7 @@ func (e *Executor) List(ctx context.Context, f ListFilter) ([]Record, error) {
 	for _, sr := range recs {
 		// Finished longer ago than completed_retention: history, shown only
 		// when asked for, whether or not some process purged it already.
-		if !f.IncludePurged && sr.Status.Terminal() && e.expired(sr.FinishTime, now) {
+		if !f.IncludePurged && sr.Status.Terminal() && !sr.FinishTime.IsZero() && e.expired(sr.FinishTime, now) {
 			continue
 		}
 		if j, ok := e.Job(sr.JobID); ok {

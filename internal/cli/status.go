@@ -182,11 +182,9 @@ func (o *statusOptions) run(ctx context.Context, ids []string) error {
 		// A refreshed job may no longer match a status filter. Jobs that
 		// ended longer than completed_retention ago count as purged even
 		// when no engine got round to marking them.
-		retention := s.ex.Config().CompletedRetention
 		now := time.Now()
 		recs = slices.DeleteFunc(recs, func(r capi.Record) bool {
-			expired := !o.history && r.Terminal() && !r.FinishTime.IsZero() && (retention < 0 || now.Sub(r.FinishTime) >= retention)
-			return expired || !matches(r, lf)
+			return (!o.history && s.ex.Expired(r, now)) || !matches(r, lf)
 		})
 	}
 	return print(recs)
