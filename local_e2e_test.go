@@ -60,8 +60,8 @@ func TestLocalWorkDirWithSpacesAndQuotes(t *testing.T) {
 	if err != nil || string(errOut) != "err\n" {
 		t.Errorf("stderr = %q, %v", errOut, err)
 	}
-	if filepath.Dir(r.ScriptPath) != wd {
-		t.Errorf("script %q not in the work dir", r.ScriptPath)
+	if filepath.Dir(r.ScriptPath) == wd {
+		t.Errorf("script %q in the work dir, want it in the spool", r.ScriptPath)
 	}
 }
 

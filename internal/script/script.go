@@ -67,7 +67,10 @@ var signalNames = map[syscall.Signal]string{syscall.SIGHUP: "HUP", syscall.SIGIN
 // otherwise its exit status. Without the signal traps a shell ended by a
 // signal runs its EXIT trap with the status of its last command (often
 // 0), and a job cancelled or stopped at its run limit would read as done.
-// POSIX sh only: a site may set a shebang other than bash.
+// The exit file is private to the job's owner like the rest of capi's
+// state (the local executor keeps it in its spool); the umask is set in
+// the EXIT trap, when the job's own files are all written. POSIX sh only:
+// a site may set a shebang other than bash.
 var trapLines = func() string {
 	pairs := make([]string, len(TrappedSignals))
 	for i, sig := range TrappedSignals {
@@ -75,7 +78,7 @@ var trapLines = func() string {
 	}
 	return "__capi_sig=\n" +
 		"__capi_caught() { __capi_sig=$1; exit $((128 + $1)); }\n" +
-		`trap '__capi_rc=$?; if [ -n "$__capi_sig" ]; then __capi_rc="signal:$__capi_sig"; fi; printf "%s\n" "$__capi_rc" > "$__capi_exit_file" 2>/dev/null' EXIT` + "\n" +
+		`trap '__capi_rc=$?; if [ -n "$__capi_sig" ]; then __capi_rc="signal:$__capi_sig"; fi; umask 077; printf "%s\n" "$__capi_rc" > "$__capi_exit_file" 2>/dev/null' EXIT` + "\n" +
 		"for __capi_s in " + strings.Join(pairs, " ") + `; do trap "__capi_caught ${__capi_s#*:}" "${__capi_s%:*}"; done` + "\n"
 }()
 

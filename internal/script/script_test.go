@@ -98,6 +98,10 @@ func TestRenderedScriptRuns(t *testing.T) {
 	if got, ok := ReadExitFile(ExitFilePath(path, "42", 5, true)); !ok || got != (Exit{Code: 7}) {
 		t.Errorf("exit file: %+v, %v; want exit status 7", got, ok)
 	}
+	// Private whatever the job's umask, like the rest of capi's state.
+	if fi, err := os.Stat(ExitFilePath(path, "42", 5, true)); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("exit file: %v; want mode 0600", fi)
+	}
 }
 
 // A job whose shell is ended by a signal sent from outside (a cancel, a

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -27,7 +28,10 @@ const KillGrace = 5 * time.Second
 type Scheduler struct {
 	sp    spool
 	slots int
+	gpus  int
 	log   *slog.Logger
+	// grace is the time between SIGTERM and SIGKILL, for cancels and at
+	// the walltime.
 	grace time.Duration
 	// ownerID names this Scheduler instance in the spool; owners/{ownerID}
 	// is flocked while it lives, so pending jobs it owned are adopted by
@@ -49,6 +53,7 @@ type Scheduler struct {
 	jobs     map[string]*jobFile // job.json cache (immutable files)
 	finished map[string][]scheduler.Observation
 	subs     []func(scheduler.Observation)
+	mem      memState
 	closed   bool
 }
 
@@ -62,11 +67,14 @@ type proc struct {
 	el    string
 	start time.Time
 	cmd   *exec.Cmd
+	gpus  []int     // the GPU indices it holds
+	mem   memRecord // how its memory limit applied (zero without one)
 }
 
 var (
-	_ scheduler.Scheduler = (*Scheduler)(nil)
-	_ scheduler.CapiOnly  = (*Scheduler)(nil)
+	_ scheduler.Scheduler    = (*Scheduler)(nil)
+	_ scheduler.CapiOnly     = (*Scheduler)(nil)
+	_ scheduler.ScriptPlacer = (*Scheduler)(nil)
 )
 
 // New opens (or creates) the spool under opts.StateDir and starts the
@@ -83,9 +91,17 @@ func New(opts scheduler.Options) (*Scheduler, error) {
 	if slots <= 0 {
 		slots = runtime.NumCPU()
 	}
+	gpus := opts.GPUs
+	switch {
+	case gpus < 0:
+		return nil, fmt.Errorf("local executor: local_gpus is %d; give a positive number, or 0 for the number of /dev/nvidia[0-9]* devices", gpus)
+	case gpus == 0:
+		gpus = nvidiaDevices()
+	}
 	s := &Scheduler{
 		sp:       spool{dir: SpoolDir(opts.StateDir)},
 		slots:    slots,
+		gpus:     gpus,
 		log:      log,
 		grace:    KillGrace,
 		kick:     make(chan struct{}, 1),
@@ -121,6 +137,11 @@ func (s *Scheduler) Name() string { return "local" }
 // submitted through capi.
 func (s *Scheduler) CapiOnly() {}
 
+// ScriptDir implements scheduler.ScriptPlacer: job scripts, and the exit
+// files their traps write next to them, live in the spool; the work
+// directory gets only the logs.
+func (s *Scheduler) ScriptDir() string { return s.sp.scriptDir() }
+
 // Dialect implements scheduler.Scheduler. Local jobs see $CAPI_JOB_ID and,
 // in arrays, $ARRAY_INDEX; log paths may use {job_id} and {index}.
 func (s *Scheduler) Dialect() scheduler.Dialect {
@@ -136,16 +157,17 @@ func (s *Scheduler) Dialect() scheduler.Dialect {
 
 // Directives implements scheduler.Scheduler: the local executor reads its
 // settings from the submission, so the script only carries a comment
-// saying what was asked, for people reading it.
+// saying what was asked, for people reading it. What it can never give
+// (more cpus or GPUs than it has, a queue) is refused here already.
 func (s *Scheduler) Directives(job *scheduler.Job) ([]string, error) {
-	if job.Resources.CPUs > s.slots {
-		return nil, &scheduler.ValueError{Kind: "cpus", Value: strconv.Itoa(job.Resources.CPUs),
-			Hint: fmt.Sprintf("the local executor has %d cpu slots (local_slots); the job could never start", s.slots)}
+	if err := s.checkResources(job.Resources); err != nil {
+		return nil, err
 	}
 	var parts []string
 	if job.Resources.CPUs > 0 {
 		parts = append(parts, "cpus="+strconv.Itoa(job.Resources.CPUs))
 	}
+	parts = append(parts, describeLimits(job.Resources)...)
 	if job.Array != nil {
 		a := fmt.Sprintf("array=%d-%d", job.Array.First, job.Array.Last)
 		if job.Array.MaxConcurrent > 0 {
@@ -169,22 +191,39 @@ func (s *Scheduler) Submit(ctx context.Context, job *scheduler.Job) (string, err
 		return "", &scheduler.SubmitError{Scheduler: "local", Err: fmt.Errorf("extra_args %q: %w", job.ExtraArgs, errors.ErrUnsupported),
 			Output: "the local executor has no submit command to pass extra_args to; remove them for executor local"}
 	}
+	res := job.Resources
 	jf := &jobFile{
 		Name:      job.Name,
 		Script:    job.ScriptPath,
-		WorkDir:   job.Resources.WorkDir,
+		WorkDir:   res.WorkDir,
 		Stdout:    job.StdoutPath,
 		Stderr:    job.StderrPath,
-		CPUs:      max(job.Resources.CPUs, 1),
+		CPUs:      max(res.CPUs, 1),
+		GPUs:      max(res.GPUs, 0),
+		Memory:    max(int64(res.Memory), 0),
+		Walltime:  max(res.Walltime, 0),
 		Owner:     s.ownerID,
 		Submitted: time.Now(),
 		Token:     job.Token,
 	}
-	if jf.CPUs > s.slots {
+	switch {
+	case jf.CPUs > s.slots:
 		return "", &scheduler.SubmitError{Scheduler: "local", Output: fmt.Sprintf("job needs %d cpus, the local executor has %d slots (local_slots)", jf.CPUs, s.slots)}
+	case jf.GPUs > s.gpus:
+		return "", &scheduler.SubmitError{Scheduler: "local", Output: fmt.Sprintf("job needs %d GPUs, the local executor has %d (local_gpus)", jf.GPUs, s.gpus)}
+	case res.Queue != "":
+		return "", &scheduler.SubmitError{Scheduler: "local", Err: fmt.Errorf("queue %q: %w", res.Queue, errNoQueues),
+			Output: fmt.Sprintf("queue %q: the local executor has no queues; remove --queue (or queue in the configuration or profile) for executor local", res.Queue)}
 	}
 	if a := job.Array; a != nil {
 		jf.Array, jf.First, jf.Last, jf.MaxConcurrent = true, a.First, a.Last, a.MaxConcurrent
+	}
+	// The engine made the work dir when it wrote scripts there; the job
+	// runs in it and its logs go there.
+	if jf.WorkDir != "" {
+		if err := os.MkdirAll(jf.WorkDir, 0o755); err != nil {
+			return "", &scheduler.SubmitError{Scheduler: "local", Err: err, Output: "cannot create the work directory: " + err.Error()}
+		}
 	}
 	unlock, err := s.sp.lock()
 	if err != nil {
@@ -243,6 +282,17 @@ func (s *Scheduler) Close() error {
 	s.mu.Unlock()
 	close(s.stop)
 	<-s.done
+	s.mu.Lock()
+	cgroups := len(s.mem.places) > 0
+	s.mu.Unlock()
+	if cgroups {
+		if unlock, err := s.sp.lock(); err == nil {
+			s.mu.Lock()
+			s.sweepCgroups()
+			s.mu.Unlock()
+			unlock()
+		}
+	}
 	os.Remove(s.ownerPath(s.ownerID))
 	return s.owner.Close()
 }
@@ -277,8 +327,8 @@ func (s *Scheduler) dispatchLoop() {
 	}
 }
 
-// dispatch starts queued elements while cpu slots (counted across every
-// process using the spool) and max-concurrent limits allow.
+// dispatch starts queued elements while cpu and GPU slots (counted across
+// every process using the spool) and max-concurrent limits allow.
 func (s *Scheduler) dispatch() error {
 	s.mu.Lock()
 	empty := len(s.queue) == 0
@@ -291,13 +341,15 @@ func (s *Scheduler) dispatch() error {
 		return err
 	}
 	defer unlock()
-	free := s.slots - s.usedSlots()
+	usedCPUs, usedGPUs := s.usedSlots()
+	free := s.slots - usedCPUs
+	gpus := freeGPUs(s.gpus, usedGPUs)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	kept := s.queue[:0]
 	for _, q := range s.queue {
 		els := q.job.elements()
-		for q.next < len(els) && free >= q.job.CPUs {
+		for q.next < len(els) && free >= q.job.CPUs && len(gpus) >= q.job.GPUs {
 			if q.job.MaxConcurrent > 0 && s.perJob[q.job.ID] >= q.job.MaxConcurrent {
 				break
 			}
@@ -309,7 +361,7 @@ func (s *Scheduler) dispatch() error {
 				exists(s.sp.endPath(q.job.ID, el)) || exists(s.sp.runPath(q.job.ID, el)) {
 				continue
 			}
-			if err := s.startLocked(q.job, el); err != nil {
+			if err := s.startLocked(q.job, el, gpus[:q.job.GPUs:q.job.GPUs]); err != nil {
 				s.log.Error("local executor: start failed", "job", q.job.ID, "element", el, "err", err)
 				now := time.Now()
 				s.sp.writeEnd(q.job.ID, el, endFile{Status: "failed", Detail: "could not start: " + err.Error(), Finish: now})
@@ -317,6 +369,7 @@ func (s *Scheduler) dispatch() error {
 				continue
 			}
 			free -= q.job.CPUs
+			gpus = gpus[q.job.GPUs:]
 		}
 		if q.next < len(els) {
 			kept = append(kept, q)
@@ -329,22 +382,25 @@ func (s *Scheduler) dispatch() error {
 	return nil
 }
 
-// usedSlots counts the cpus of running elements in the slot table, removing
-// entries whose processes are gone (their owner died without cleaning up).
-// The caller holds the spool lock.
-func (s *Scheduler) usedSlots() int {
+// usedSlots counts the cpus, and lists the GPUs, of running elements in the
+// slot table, removing entries whose processes are gone (their owner died
+// without cleaning up). The caller holds the spool lock.
+func (s *Scheduler) usedSlots() (cpus int, gpus map[int]bool) {
+	gpus = make(map[int]bool)
 	entries, err := os.ReadDir(filepath.Join(s.sp.dir, "running"))
 	if err != nil {
-		return 0
+		return 0, gpus
 	}
-	used := 0
 	for _, e := range entries {
 		key := e.Name()
 		s.mu.Lock()
 		p := s.running[key]
 		s.mu.Unlock()
 		if p != nil {
-			used += p.job.CPUs
+			cpus += p.job.CPUs
+			for _, g := range p.gpus {
+				gpus[g] = true
+			}
 			continue
 		}
 		id, el, ok := strings.Cut(key, ".")
@@ -353,17 +409,18 @@ func (s *Scheduler) usedSlots() int {
 			continue
 		}
 		b, _ := os.ReadFile(filepath.Join(s.sp.dir, "running", key))
-		n, err := strconv.Atoi(strings.TrimSpace(string(b)))
-		if err != nil || n < 1 {
-			n = 1
+		n, held := parseSlotEntry(b)
+		cpus += n
+		for _, g := range held {
+			gpus[g] = true
 		}
-		used += n
 	}
-	return used
+	return cpus, gpus
 }
 
-// startLocked starts one element; s.mu and the spool lock are held.
-func (s *Scheduler) startLocked(j *jobFile, el string) error {
+// startLocked starts one element holding the GPU indices gpus; s.mu and
+// the spool lock are held.
+func (s *Scheduler) startLocked(j *jobFile, el string, gpus []int) error {
 	runPath := s.sp.runPath(j.ID, el)
 	run, err := os.OpenFile(runPath, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
@@ -389,15 +446,48 @@ func (s *Scheduler) startLocked(j *jobFile, el string) error {
 		}
 		defer stderr.Close()
 	}
+	env := append(os.Environ(), "CAPI_JOB_ID="+j.ID)
+	if j.Array {
+		env = append(env, "ARRAY_INDEX="+el)
+	}
+	if s.gpus > 0 {
+		// GPUs are slots: a job sees the devices it holds, and a job
+		// that asked for none sees none.
+		env = append(env, "CUDA_VISIBLE_DEVICES="+formatGPUs(gpus))
+	}
+	// An element with limits starts through the launcher, which waits on
+	// the gate for its memory limit and runs its walltime watchdog.
+	limited := j.Walltime > 0 || j.Memory > 0
+	var mem memRecord
+	var gateR, gateW *os.File
+	var launchArgs []string
+	if limited {
+		if gateR, gateW, err = os.Pipe(); err != nil {
+			return err
+		}
+		defer gateR.Close()
+		defer gateW.Close()
+		if j.Memory > 0 {
+			mem = s.limitMemory(j, el)
+		}
+		wall := int64(0)
+		if j.Walltime > 0 {
+			wall = deadline(time.Now(), j.Walltime)
+		}
+		n, _ := strconv.Atoi(index)
+		launchArgs = []string{"-c", launcher, j.Script, strconv.FormatInt(wall, 10), strconv.Itoa(graceSeconds(s.grace)),
+			s.sp.timeoutPath(j.ID, el), script.ExitFilePath(j.Script, j.ID, n, j.Array)}
+	}
 	newCmd := func() *exec.Cmd {
 		cmd := exec.Command(j.Script)
-		cmd.Dir = j.WorkDir
-		cmd.Env = append(os.Environ(), "CAPI_JOB_ID="+j.ID)
-		if j.Array {
-			cmd.Env = append(cmd.Env, "ARRAY_INDEX="+el)
-		}
-		cmd.Stdout, cmd.Stderr = stdout, stderr
 		cmd.ExtraFiles = []*os.File{run}
+		if limited {
+			cmd = exec.Command("/bin/sh", launchArgs...)
+			cmd.ExtraFiles = []*os.File{run, gateR}
+		}
+		cmd.Dir = j.WorkDir
+		cmd.Env = env
+		cmd.Stdout, cmd.Stderr = stdout, stderr
 		// Its own session: the job outlives us, ignores our terminal's
 		// Ctrl-C, and its whole process group can be signalled at once.
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
@@ -414,15 +504,38 @@ func (s *Scheduler) startLocked(j *jobFile, el string) error {
 		err = cmd.Start()
 	}
 	if err != nil {
+		mem.removeCgroup(0)
 		return err
+	}
+	if limited {
+		if mem.Cgroup != "" {
+			if err := writeCgroup(filepath.Join(mem.Cgroup, "cgroup.procs"), strconv.Itoa(cmd.Process.Pid)); err != nil {
+				// Made, but not enterable (cgroup v2 wants write access
+				// to the common ancestor's cgroup.procs): not a place.
+				s.log.Info("local executor: cannot move jobs into cgroups here", "dir", filepath.Dir(mem.Cgroup), "err", err)
+				mem.removeCgroup(0)
+				s.mem.places = slices.DeleteFunc(s.mem.places, func(h hierarchy) bool { return h.dir == filepath.Dir(mem.Cgroup) })
+				s.mem.why = err.Error()
+				mem = withoutCgroup(mem, err.Error())
+			}
+		}
+		// The launcher proceeds once it has this line; if we could not
+		// write it, it reads end of file and exits 125.
+		fmt.Fprintln(gateW, mem.ulimitKiB())
+		gateW.Close()
+		if j.Memory > 0 {
+			if err := s.sp.writeMem(j.ID, el, mem); err != nil {
+				s.log.Warn("local executor: record the memory limit", "job", j.ID, "err", err)
+			}
+		}
 	}
 	now := time.Now()
 	fmt.Fprintf(run, "%d %d\n", cmd.Process.Pid, now.UnixNano())
 	key := j.ID + "." + el
-	if err := os.WriteFile(filepath.Join(s.sp.dir, "running", key), []byte(strconv.Itoa(j.CPUs)), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(s.sp.dir, "running", key), slotEntry(j.CPUs, gpus), 0o600); err != nil {
 		s.log.Warn("local executor: slot table entry", "err", err)
 	}
-	p := &proc{job: j, el: el, start: now, cmd: cmd}
+	p := &proc{job: j, el: el, start: now, cmd: cmd, gpus: gpus, mem: mem}
 	s.running[key] = p
 	s.perJob[j.ID]++
 	go s.publish(s.observation(j, el, scheduler.Running, "", "", 0, false, now, time.Time{}))
@@ -466,10 +579,8 @@ func (s *Scheduler) wait(p *proc) {
 	if code != 0 {
 		status, reason = scheduler.Failed, scheduler.ReasonExitCode
 	}
-	if s.cancelled(p.job.ID, p.el) {
-		status, reason, detail = scheduler.Killed, scheduler.ReasonCancelled, "cancelled"
-	}
-	if err := s.sp.writeEnd(p.job.ID, p.el, endFile{Status: string(status), Exit: code, HasExit: code >= 0, Detail: detail, Start: p.start, Finish: now}); err != nil {
+	status, reason, detail = s.settle(p.job, p.el, p.mem, status, reason, detail)
+	if err := s.sp.writeEnd(p.job.ID, p.el, endFile{Status: string(status), Reason: string(reason), Exit: code, HasExit: code >= 0, Detail: detail, Start: p.start, Finish: now}); err != nil {
 		s.log.Error("local executor: record end", "job", p.job.ID, "err", err)
 	}
 	key := p.job.ID + "." + p.el
@@ -483,6 +594,47 @@ func (s *Scheduler) wait(p *proc) {
 	s.mu.Unlock()
 	s.wake()
 	s.publish(s.observation(p.job, p.el, status, reason, detail, code, code >= 0, p.start, now))
+	if p.mem.Cgroup != "" {
+		// A walltime watchdog leaves the cgroup within a second of the
+		// job's end; processes the job left behind keep it until a sweep.
+		patience := time.Duration(0)
+		if p.job.Walltime > 0 {
+			patience = 2 * time.Second
+		}
+		p.mem.removeCgroup(patience)
+	}
+}
+
+// settle completes how an element ended, from what its exit status alone
+// cannot say: the walltime watchdog's marker (failed/timeout, whatever the
+// status: the job was stopped), a cancel (killed), and for a failed
+// element its memory limit: out_of_memory when the OOM killer struck in its
+// cgroup, else a note of the limit when it was an RLIMIT_AS or none.
+func (s *Scheduler) settle(j *jobFile, el string, mem memRecord, st scheduler.Status, r scheduler.Reason, detail string) (scheduler.Status, scheduler.Reason, string) {
+	switch {
+	case exists(s.sp.timeoutPath(j.ID, el)):
+		return scheduler.Failed, scheduler.ReasonTimeout, fmt.Sprintf("walltime limit of %s reached: stopped with SIGTERM to its processes, SIGKILL %ds later if still running",
+			scheduler.FormatHHMMSS(j.Walltime), graceSeconds(s.grace))
+	case s.cancelled(j.ID, el):
+		return scheduler.Killed, scheduler.ReasonCancelled, "cancelled"
+	case st != scheduler.Failed || mem.Bytes == 0:
+		return st, r, detail
+	case mem.oomKills() > 0:
+		return scheduler.Failed, scheduler.ReasonOutOfMemory, "out of memory: the kernel's OOM killer stopped the job at its " + mem.String()
+	case mem.Kind == memRlimit:
+		return st, r, joinDetail(detail, "ran under a "+mem.String()+
+			": an allocation beyond it fails inside the program, which capi cannot tell from other failures")
+	case mem.Kind == memNone:
+		return st, r, joinDetail(detail, mem.String())
+	}
+	return st, r, detail
+}
+
+func joinDetail(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "; " + b
 }
 
 func (s *Scheduler) cancelled(id, el string) bool {
@@ -565,6 +717,9 @@ func (s *Scheduler) inspect(j *jobFile) (obs []scheduler.Observation, allEnded, 
 				}
 			case scheduler.Killed:
 				r = scheduler.ReasonCancelled
+			}
+			if end.Reason != "" {
+				r = scheduler.Reason(end.Reason)
 			}
 			obs = append(obs, s.observation(j, el, st, r, end.Detail, end.Exit, end.HasExit, end.Start, end.Finish))
 			continue
@@ -665,10 +820,11 @@ func (s *Scheduler) endOrphan(j *jobFile, el string, start time.Time) scheduler.
 		end.Status, reason = "failed", scheduler.ReasonNodeFailure
 		end.Detail = "the job's processes ended without recording an exit status (killed by SIGKILL, the OOM killer, or a reboot?)"
 	}
-	if s.cancelled(j.ID, el) {
-		end.Status, reason, end.Detail = "killed", scheduler.ReasonCancelled, "cancelled"
-	}
+	mem, _ := s.sp.readMem(j.ID, el)
+	st, reason, detail := s.settle(j, el, mem, scheduler.Status(end.Status), reason, end.Detail)
+	end.Status, end.Reason, end.Detail = string(st), string(reason), detail
 	s.sp.writeEnd(j.ID, el, end)
+	mem.removeCgroup(0)
 	return s.observation(j, el, scheduler.Status(end.Status), reason, end.Detail, end.Exit, end.HasExit, end.Start, end.Finish)
 }
 

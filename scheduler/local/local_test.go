@@ -86,8 +86,14 @@ func (e *env) submit(name, cmd string, arr *scheduler.Array) string {
 }
 
 func submitTo(ctx context.Context, s *Scheduler, w *script.Writer, wd, name, cmd string, arr *scheduler.Array) (string, error) {
+	return submitRes(ctx, s, w, scheduler.Resources{WorkDir: wd}, name, cmd, arr)
+}
+
+// submitRes is submitTo with resources (and the work dir in them).
+func submitRes(ctx context.Context, s *Scheduler, w *script.Writer, res scheduler.Resources, name, cmd string, arr *scheduler.Array) (string, error) {
 	d := s.Dialect()
-	path, err := w.Reserve(wd, name)
+	wd := res.WorkDir
+	path, err := w.Reserve(s.ScriptDir(), name)
 	if err != nil {
 		return "", err
 	}
@@ -104,7 +110,7 @@ func submitTo(ctx context.Context, s *Scheduler, w *script.Writer, wd, name, cmd
 	}
 	return s.Submit(ctx, &scheduler.Job{
 		Name: name, Command: cmd, Array: arr,
-		Resources:  scheduler.Resources{WorkDir: wd},
+		Resources:  res,
 		ScriptPath: path, Script: content,
 		StdoutPath: filepath.Join(wd, "stdout."+suffix),
 		StderrPath: filepath.Join(wd, "stderr."+suffix),
@@ -524,6 +530,10 @@ const (
 // helperMain runs in a child process: it submits jobs, prints their ids
 // and waits to be killed.
 func helperMain() {
+	if os.Getenv(helperEnv) == "walltime" {
+		helperWalltime()
+		return
+	}
 	s, err := New(scheduler.Options{StateDir: os.Getenv(helperState), Slots: 2})
 	if err != nil {
 		fmt.Println("ERROR", err)

@@ -13,20 +13,23 @@ import (
 
 // jobFile is jobs/{id}/job.json.
 type jobFile struct {
-	ID            string    `json:"id"`
-	Name          string    `json:"name"`
-	Script        string    `json:"script"`
-	WorkDir       string    `json:"work_dir"`
-	Stdout        string    `json:"stdout"`
-	Stderr        string    `json:"stderr"`
-	CPUs          int       `json:"cpus"`
-	Array         bool      `json:"array"`
-	First         int       `json:"first"`
-	Last          int       `json:"last"`
-	MaxConcurrent int       `json:"max_concurrent"`
-	Owner         string    `json:"owner"`
-	Submitted     time.Time `json:"submitted"`
-	Token         string    `json:"token,omitempty"`
+	ID            string        `json:"id"`
+	Name          string        `json:"name"`
+	Script        string        `json:"script"`
+	WorkDir       string        `json:"work_dir"`
+	Stdout        string        `json:"stdout"`
+	Stderr        string        `json:"stderr"`
+	CPUs          int           `json:"cpus"`
+	GPUs          int           `json:"gpus,omitempty"`
+	Memory        int64         `json:"memory,omitempty"` // bytes
+	Walltime      time.Duration `json:"walltime,omitempty"`
+	Array         bool          `json:"array"`
+	First         int           `json:"first"`
+	Last          int           `json:"last"`
+	MaxConcurrent int           `json:"max_concurrent"`
+	Owner         string        `json:"owner"`
+	Submitted     time.Time     `json:"submitted"`
+	Token         string        `json:"token,omitempty"`
 }
 
 func (j *jobFile) elements() []string {
@@ -42,7 +45,10 @@ func (j *jobFile) elements() []string {
 
 // endFile is jobs/{id}/{el}.end.
 type endFile struct {
-	Status  string    `json:"status"` // done, failed, killed
+	Status string `json:"status"` // done, failed, killed
+	// Reason, when set, is why it ended so: timeout, out_of_memory. When
+	// empty it follows from Status and HasExit.
+	Reason  string    `json:"reason,omitempty"`
 	Exit    int       `json:"exit"`
 	HasExit bool      `json:"has_exit"`
 	Detail  string    `json:"detail,omitempty"`
@@ -58,9 +64,17 @@ func (s spool) endPath(id, el string) string { return filepath.Join(s.dir, "jobs
 func (s spool) cancelPath(id, el string) string {
 	return filepath.Join(s.dir, "jobs", id, el+".cancel")
 }
+func (s spool) timeoutPath(id, el string) string {
+	return filepath.Join(s.dir, "jobs", id, el+".timeout")
+}
+func (s spool) memPath(id, el string) string { return filepath.Join(s.dir, "jobs", id, el+".mem") }
+
+// scriptDir holds the job scripts the engine writes, and the exit files
+// their traps write next to them.
+func (s spool) scriptDir() string { return filepath.Join(s.dir, "scripts") }
 
 func (s spool) init() error {
-	for _, d := range []string{"jobs", "running", "owners"} {
+	for _, d := range []string{"jobs", "running", "owners", "scripts"} {
 		if err := os.MkdirAll(filepath.Join(s.dir, d), 0o700); err != nil {
 			return fmt.Errorf("local executor spool %s: %w", s.dir, err)
 		}
@@ -170,6 +184,26 @@ func (s spool) readEnd(id, el string) (endFile, bool) {
 		return endFile{}, false
 	}
 	return e, true
+}
+
+func (s spool) writeMem(id, el string, m memRecord) error {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(s.memPath(id, el), b)
+}
+
+func (s spool) readMem(id, el string) (memRecord, bool) {
+	b, err := os.ReadFile(s.memPath(id, el))
+	if err != nil {
+		return memRecord{}, false
+	}
+	var m memRecord
+	if json.Unmarshal(b, &m) != nil {
+		return memRecord{}, false
+	}
+	return m, true
 }
 
 func exists(p string) bool {
