@@ -17,69 +17,112 @@ import (
 )
 
 // The local executor starts a job's elements from the process that
-// submitted it, as slots free up; when that process ends, the next capi
-// process that polls the spool adopts what is still pending. `capi submit`
-// and `capi array` end at once, so when they leave pending work behind they
-// start a detached `capi local-dispatch` that polls until those jobs have
-// ended: an array of 100 elements on a 2-cpu machine runs to the end after
-// the user logged out.
+// submitted it, as slots free up; when that process ends, a process that
+// polls the spool adopts what is still waiting. `capi submit` and `capi
+// array` end at once, so when they leave jobs waiting and no dispatcher
+// runs, they start one detached `capi local-dispatch`: it adopts every job
+// of the spool whose submitter ended, starts them oldest first as slots
+// free up, and exits when nothing waits or runs (or the spool is gone). At
+// most one runs per spool: its role is a lock the submitter takes and hands
+// to it, so 60 submits in a loop leave one dispatcher, not 60.
 
 // dispatchInterval is how often the background dispatcher polls the spool.
 const dispatchInterval = 500 * time.Millisecond
 
+// dispatchLockFD is where a dispatcher finds the lock its parent handed it
+// (the first of exec.Cmd.ExtraFiles).
+const dispatchLockFD = 3
+
+// dispatchLockEnv tells a dispatcher that it inherited the lock.
+const dispatchLockEnv = "CAPI_DISPATCHER_LOCK"
+
 func newDispatchCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
-		Use:    "local-dispatch ID...",
-		Short:  "Run the local executor's pending jobs to the end (started by submit and array)",
+		Use:    "local-dispatch",
+		Short:  "Start the local executor's waiting jobs until none is left (started by submit and array)",
 		Hidden: true,
-		Args:   cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return g.dispatch(cmd.Context(), args)
+			return g.dispatch(cmd.Context())
 		},
 	}
 }
 
-func (g *globals) dispatch(ctx context.Context, ids []string) error {
+func (g *globals) dispatch(ctx context.Context) error {
 	if ctx == nil {
 		ctx = background()
 	}
+	var lock *os.File
+	if os.Getenv(dispatchLockEnv) == "1" {
+		// Before any job starts: the jobs this process starts must neither
+		// hold the role after it exits nor take an unrelated descriptor
+		// for it.
+		os.Unsetenv(dispatchLockEnv)
+		syscall.CloseOnExec(dispatchLockFD)
+		lock = os.NewFile(dispatchLockFD, "dispatcher lock")
+	}
+	for {
+		stateDir, err := g.dispatchUntilIdle(ctx, &lock)
+		if err != nil || lock == nil {
+			return err
+		}
+		// Everything is written and closed; give the role up only if still
+		// nothing waits (a submission may have come meanwhile), and exit at
+		// once: a dispatcher that has given up its role is gone.
+		if done, err := local.ReleaseIfIdle(stateDir, lock); err != nil || done {
+			return err
+		}
+	}
+}
+
+// dispatchUntilIdle adopts and starts the spool's waiting jobs until none
+// waits or runs, and returns the state dir. It takes the dispatcher role
+// into *lock if it was not handed one, and returns with *lock nil when it
+// cannot (another dispatcher runs) or when it gave the role up because the
+// spool is gone.
+func (g *globals) dispatchUntilIdle(ctx context.Context, lock **os.File) (string, error) {
 	s, err := g.openSession()
 	if err != nil {
-		return err
+		return "", err
 	}
 	defer s.Close()
+	stateDir := s.ex.Config().StateDir
 	if s.ex.Name() != "local" {
-		return nil
+		*lock = nil
+		return stateDir, nil
 	}
-	jobs, err := s.getAll(ctx, ids)
-	if err != nil {
-		return err
+	if *lock == nil {
+		var ok bool
+		if *lock, ok, err = local.TakeDispatcher(stateDir); err != nil || !ok {
+			*lock = nil
+			return stateDir, err // another dispatcher runs
+		}
 	}
 	m := capi.NewMonitor(s.ex, &capi.MonitorOptions{Interval: dispatchInterval})
 	m.Start()
 	defer m.Stop()
-	stateDir := s.ex.Config().StateDir
 	tick := time.NewTicker(dispatchInterval)
 	defer tick.Stop()
-	for _, j := range jobs {
-		for waiting := true; waiting; {
-			select {
-			case <-j.Done():
-				waiting = false
-			case <-tick.C:
-				if path, ok := firstMissing(stateDir, local.SpoolDir(stateDir)); ok {
-					// Nobody can read what this process would record,
-					// and its jobs went with the spool: a helper of
-					// ours never outlives its state dir.
-					g.logger().Warn("state dir removed; the background dispatcher stops", "path", path)
-					return nil
-				}
-			case <-ctx.Done():
-				return ctx.Err()
-			}
+	for {
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			(*lock).Close()
+			*lock = nil
+			return stateDir, ctx.Err()
+		}
+		if path, ok := firstMissing(stateDir, local.SpoolDir(stateDir)); ok {
+			// Nobody can read what this process would record, and its
+			// jobs went with the spool: a helper of ours never outlives
+			// its state dir.
+			g.logger().Warn("state dir removed; the background dispatcher stops", "path", path)
+			(*lock).Close()
+			*lock = nil
+			return stateDir, nil
+		}
+		if local.Idle(stateDir) {
+			return stateDir, nil
 		}
 	}
-	return nil
 }
 
 // firstMissing returns the first of paths that no longer exists.
@@ -92,13 +135,24 @@ func firstMissing(paths ...string) (string, bool) {
 	return "", false
 }
 
-// leaveDispatcher starts a detached dispatcher for job when the local
-// executor still has elements of it to start. Only the capi binary does
-// this (g.self is set by Main); tests calling run never spawn processes.
+// leaveDispatcher makes sure a dispatcher will start job's waiting
+// elements after this process exits: it starts one, handing it the
+// dispatcher role, unless another process holds the role already. Only
+// the capi binary does this (g.self is set by Main); tests calling run
+// never spawn processes.
 func (g *globals) leaveDispatcher(ex *capi.Executor, job *capi.Job) {
 	if ex.Name() != "local" || g.self == "" || !hasPending(job.Snapshot()) {
 		return
 	}
+	lock, ok, err := local.TakeDispatcher(ex.Config().StateDir)
+	if err != nil {
+		g.logger().Warn("cannot start the background dispatcher; waiting elements start with the next capi command", "err", err)
+		return
+	}
+	if !ok {
+		return // the running dispatcher adopts this job once this process has ended
+	}
+	defer lock.Close() // the child keeps the role through its copy
 	args := []string{}
 	if g.config != "" {
 		args = append(args, "--config", g.config)
@@ -112,11 +166,13 @@ func (g *globals) leaveDispatcher(ex *capi.Executor, job *capi.Job) {
 	for _, kv := range g.set {
 		args = append(args, "--set", kv)
 	}
-	args = append(args, "local-dispatch", job.ID())
+	args = append(args, "local-dispatch")
 	cmd := exec.Command(g.self, args...)
+	cmd.Env = append(os.Environ(), dispatchLockEnv+"=1")
+	cmd.ExtraFiles = []*os.File{lock}
 	devnull, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
 	if err != nil {
-		g.logger().Warn("cannot start the background dispatcher; pending elements start with the next capi command", "err", err)
+		g.logger().Warn("cannot start the background dispatcher; waiting elements start with the next capi command", "err", err)
 		return
 	}
 	defer devnull.Close()
@@ -125,11 +181,11 @@ func (g *globals) leaveDispatcher(ex *capi.Executor, job *capi.Job) {
 	// Ctrl-C in the shell.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
-		g.logger().Warn("cannot start the background dispatcher; pending elements start with the next capi command", "err", err)
+		g.logger().Warn("cannot start the background dispatcher; waiting elements start with the next capi command", "err", err)
 		return
 	}
 	if g.verbose {
-		fmt.Fprintf(g.io.ErrOut, "capi: background dispatcher %d runs the pending elements of job %s\n", cmd.Process.Pid, job.ID())
+		fmt.Fprintf(g.io.ErrOut, "capi: background dispatcher %d runs the waiting elements of job %s and of later submissions\n", cmd.Process.Pid, job.ID())
 	}
 	cmd.Process.Release()
 }

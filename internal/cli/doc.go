@@ -97,10 +97,13 @@
 //   - The local executor starts a job's elements from the submitting
 //     process. submit and array (without --wait) exit at once, so when
 //     they leave elements pending they start a detached `capi
-//     local-dispatch ID` (hidden command) that polls the spool until the job
-//     has ended; jobs thus run to the end after the user logged out. The
+//     local-dispatch` (hidden command) that adopts and starts the spool's
+//     waiting jobs until nothing waits or runs; jobs thus run to the end
+//     after the user logged out. The
 //     local executor starts a job within Submit when a slot is free, so
-//     a dispatcher is left only for jobs that really wait for slots.
+//     a dispatcher is left only for jobs that really wait for slots. There
+//     is at most one per spool: its role is a lock the submitter takes and
+//     hands to it, and a submitter that finds the role taken leaves nothing.
 //   - doctor probes each scheduler's version and accounting command with a
 //     timeout (--timeout, 5 s); accounting counts as usable when the
 //     command answers without saying it is disabled or cannot open its

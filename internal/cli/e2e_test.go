@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -546,4 +547,112 @@ func TestE2EStatusRunsOneStatusCommand(t *testing.T) {
 		t.Errorf("a second status within min_poll_interval ran bjobs %d times, want none", n)
 	}
 	sh.capi("cancel", "--all").want(t, 0)
+}
+
+// One dispatcher per spool, jobs in submission order: a loop of submits on
+// one slot leaves a single background dispatcher, and the jobs start in
+// the order they were submitted.
+func TestE2ESubmitLoopOneDispatcherFIFO(t *testing.T) {
+	t.Parallel()
+	sh := newShell(t)
+	dispatchers := func() int { return countDispatchers(sh) }
+	const n = 30
+	var ids []string
+	most := 0
+	for i := range n {
+		o := sh.capi("--set", "local_slots=1", "submit", "--name", fmt.Sprintf("many-%d", i), "--",
+			"sh", "-c", fmt.Sprintf(`date +%%s%%N > started.%d; sleep 0.05`, i))
+		o.want(t, 0)
+		ids = append(ids, strings.TrimSpace(o.stdout))
+		most = max(most, dispatchers())
+	}
+	if most > 1 {
+		t.Errorf("%d background dispatchers at once after %d submits, want at most 1", most, n)
+	}
+	// The same local_slots as the submits, as one config file gives every
+	// process: a waiting process adopts jobs whose submitter ended.
+	sh.capi(append([]string{"--set", "local_slots=1", "wait"}, ids...)...).want(t, 0)
+	var prev int64
+	for i := range n {
+		b, err := os.ReadFile(filepath.Join(sh.dir, fmt.Sprintf("started.%d", i)))
+		if err != nil {
+			t.Fatalf("job %d never started: %v", i, err)
+		}
+		at, _ := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+		if at < prev {
+			t.Errorf("many-%d started before many-%d, want submission order", i, i-1)
+		}
+		prev = at
+	}
+}
+
+// 200 capi submit processes at once: never more than one dispatcher, and
+// every job runs.
+func TestE2EConcurrentSubmitsOneDispatcher(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("starts 200 processes")
+	}
+	sh := newShell(t)
+	const n = 200
+	ids := make([]string, n)
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	most := make(chan int, 1)
+	go func() {
+		m := 0
+		for {
+			select {
+			case <-stop:
+				most <- m
+				return
+			default:
+			}
+			m = max(m, countDispatchers(sh))
+			time.Sleep(20 * time.Millisecond)
+		}
+	}()
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cmd := sh.command("--set", "local_slots=1", "submit", "--", "true")
+			out, err := cmd.Output()
+			if err != nil {
+				t.Errorf("submit %d: %v", i, err)
+				return
+			}
+			ids[i] = strings.TrimSpace(string(out))
+		}()
+	}
+	wg.Wait()
+	sh.capi(append([]string{"--set", "local_slots=1", "wait"}, ids...)...).want(t, 0)
+	close(stop)
+	if m := <-most; m > 1 {
+		t.Errorf("%d background dispatchers at once, want at most 1", m)
+	}
+}
+
+// countDispatchers counts the background dispatchers of a shell's spool.
+// A process a dispatcher forks to start a job shows the dispatcher's
+// command line until it execs the job: it is not one.
+func countDispatchers(sh *shell) int {
+	procs := proctest.Running("HOME", sh.dir)
+	isDispatcher := map[int]bool{}
+	for _, p := range procs {
+		isDispatcher[p.PID] = strings.Contains(p.Command, "local-dispatch")
+	}
+	n := 0
+	for _, p := range procs {
+		st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.PID))
+		if err != nil || !isDispatcher[p.PID] {
+			continue
+		}
+		// The parent pid is the 4th field after the parenthesised name.
+		f := strings.Fields(string(st[bytes.LastIndexByte(st, ')')+1:]))
+		if ppid, _ := strconv.Atoi(f[1]); !isDispatcher[ppid] {
+			n++
+		}
+	}
+	return n
 }

@@ -7,6 +7,9 @@
 //	{state_dir}/local/
 //	  lock               flock: id allocation and dispatch
 //	  owners/{pid}       flocked by each live capi process for its lifetime
+//	  waiting/{id}       a job with elements nobody started yet: the queue,
+//	                     served oldest first by every process
+//	  dispatcher         flocked by the one detached dispatcher (capi local-dispatch)
 //	  running/{id}.{el}  one entry per running element (its cpu count and
 //	                     GPU indices, "2 0,1"): the slot table
 //	  scripts/           job scripts ({name}.{n}.sh, written by the engine)
@@ -27,7 +30,10 @@
 // .run file through an inherited descriptor, so "running" means "some
 // process of the job is alive", immune to pid reuse. A process that submits
 // jobs owns their dispatch; when it dies, the next process that polls the
-// spool adopts the jobs it left pending. The cpu-slot limit (local_slots,
+// spool (or dispatches, and finds it waiting) adopts the jobs it left
+// pending. Jobs start first in, first out across every process: a process
+// does not start a job while an older waiting job, of any process, could
+// start in the free slots. The cpu-slot limit (local_slots,
 // default the number of CPUs) and the GPU-slot limit (local_gpus, default
 // the number of /dev/nvidia[0-9]* devices) hold across every process using
 // the spool.

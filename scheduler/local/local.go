@@ -328,27 +328,58 @@ func (s *Scheduler) dispatchLoop() {
 }
 
 // dispatch starts queued elements while cpu and GPU slots (counted across
-// every process using the spool) and max-concurrent limits allow.
+// every process using the spool) and max-concurrent limits allow, oldest
+// job first across every process; it adopts the older waiting jobs of dead
+// processes it finds on the way.
 func (s *Scheduler) dispatch() error {
+	orphans, err := s.startQueued()
+	for _, j := range orphans {
+		s.adopt(j)
+	}
+	return err
+}
+
+func (s *Scheduler) startQueued() (orphans []*jobFile, err error) {
 	s.mu.Lock()
 	empty := len(s.queue) == 0
 	s.mu.Unlock()
 	if empty {
-		return nil
+		return nil, nil
 	}
 	unlock, err := s.sp.lock()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer unlock()
-	usedCPUs, usedGPUs := s.usedSlots()
+	usedCPUs, usedGPUs, perJob := s.usedSlots()
 	free := s.slots - usedCPUs
 	gpus := freeGPUs(s.gpus, usedGPUs)
+	waiting := s.sp.waiting()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	mine := make(map[string]bool, len(s.queue))
+	for _, q := range s.queue {
+		mine[q.job.ID] = true
+	}
 	kept := s.queue[:0]
+	blocked := false
 	for _, q := range s.queue {
 		els := q.job.elements()
+		// First in, first out across every process: an older job another
+		// process will start when slots free up goes first.
+		if !blocked {
+			var dead []*jobFile
+			blocked, dead = s.olderStartable(waiting, q.job.ID, mine, free, len(gpus), perJob)
+			for _, d := range dead {
+				if !slices.ContainsFunc(orphans, func(o *jobFile) bool { return o.ID == d.ID }) {
+					orphans = append(orphans, d)
+				}
+			}
+		}
+		if blocked {
+			kept = append(kept, q)
+			continue
+		}
 		for q.next < len(els) && free >= q.job.CPUs && len(gpus) >= q.job.GPUs {
 			if q.job.MaxConcurrent > 0 && s.perJob[q.job.ID] >= q.job.MaxConcurrent {
 				break
@@ -373,37 +404,70 @@ func (s *Scheduler) dispatch() error {
 		}
 		if q.next < len(els) {
 			kept = append(kept, q)
+		} else {
+			os.Remove(s.sp.waitingPath(q.job.ID))
 		}
 	}
 	for i := len(kept); i < len(s.queue); i++ {
 		s.queue[i] = nil
 	}
 	s.queue = kept
-	return nil
+	return orphans, nil
+}
+
+// olderStartable reports whether a job older than id that another process
+// dispatches (not in mine) waits and could start now: then id must wait its
+// turn. Older waiting jobs whose dispatcher died are returned as orphans,
+// for this process to adopt. Called with s.mu and the
+// spool lock held.
+func (s *Scheduler) olderStartable(waiting []string, id string, mine map[string]bool, freeCPUs, freeGPUs int, perJob map[string]int) (blocked bool, orphans []*jobFile) {
+	for _, w := range waiting {
+		if !lessID(w, id) {
+			break
+		}
+		if mine[w] {
+			continue
+		}
+		j, err := s.sp.readJob(w) // fresh: adoption changes the owner
+		if err != nil {
+			continue
+		}
+		if !locked(s.ownerPath(j.Owner)) {
+			// Its submitter ended: this process adopts it, and it still
+			// goes first.
+			orphans = append(orphans, j)
+		}
+		if j.CPUs <= freeCPUs && j.GPUs <= freeGPUs && (j.MaxConcurrent == 0 || perJob[w] < j.MaxConcurrent) {
+			return true, orphans
+		}
+	}
+	return false, orphans
 }
 
 // usedSlots counts the cpus, and lists the GPUs, of running elements in the
-// slot table, removing entries whose processes are gone (their owner died
-// without cleaning up). The caller holds the spool lock.
-func (s *Scheduler) usedSlots() (cpus int, gpus map[int]bool) {
-	gpus = make(map[int]bool)
+// slot table, and how many elements of each job run, removing entries whose
+// processes are gone (their owner died without cleaning up). The caller
+// holds the spool lock.
+func (s *Scheduler) usedSlots() (cpus int, gpus map[int]bool, perJob map[string]int) {
+	gpus, perJob = make(map[int]bool), make(map[string]int)
 	entries, err := os.ReadDir(filepath.Join(s.sp.dir, "running"))
 	if err != nil {
-		return 0, gpus
+		return 0, gpus, perJob
 	}
 	for _, e := range entries {
 		key := e.Name()
 		s.mu.Lock()
 		p := s.running[key]
 		s.mu.Unlock()
+		id, el, ok := strings.Cut(key, ".")
 		if p != nil {
 			cpus += p.job.CPUs
 			for _, g := range p.gpus {
 				gpus[g] = true
 			}
+			perJob[id]++
 			continue
 		}
-		id, el, ok := strings.Cut(key, ".")
 		if !ok || !locked(s.sp.runPath(id, el)) {
 			os.Remove(filepath.Join(s.sp.dir, "running", key))
 			continue
@@ -414,8 +478,9 @@ func (s *Scheduler) usedSlots() (cpus int, gpus map[int]bool) {
 		for _, g := range held {
 			gpus[g] = true
 		}
+		perJob[id]++
 	}
-	return cpus, gpus
+	return cpus, gpus, perJob
 }
 
 // startLocked starts one element holding the GPU indices gpus; s.mu and
@@ -878,6 +943,8 @@ func (s *Scheduler) Cancel(ctx context.Context, req scheduler.CancelRequest) err
 		els := j.elements()
 		if t.InArray {
 			els = []string{strconv.Itoa(t.Index)}
+		} else {
+			os.Remove(s.sp.waitingPath(t.ID)) // nothing of it is to start
 		}
 		for _, el := range els {
 			if exists(s.sp.endPath(t.ID, el)) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -69,12 +70,41 @@ func (s spool) timeoutPath(id, el string) string {
 }
 func (s spool) memPath(id, el string) string { return filepath.Join(s.dir, "jobs", id, el+".mem") }
 
+// waitingPath marks a job that has elements no process started yet: the
+// spool's queue, in job-id order across every process (FIFO).
+func (s spool) waitingPath(id string) string { return filepath.Join(s.dir, "waiting", id) }
+
+// waiting lists the queued jobs' ids, oldest first.
+func (s spool) waiting() []string {
+	entries, err := os.ReadDir(filepath.Join(s.dir, "waiting"))
+	if err != nil {
+		return nil
+	}
+	ids := make([]string, 0, len(entries))
+	for _, e := range entries {
+		ids = append(ids, e.Name())
+	}
+	sort.Slice(ids, func(a, b int) bool { return lessID(ids[a], ids[b]) })
+	return ids
+}
+
+// idle reports whether no job waits and no element runs. The caller holds
+// the spool lock.
+func (s spool) idle() bool {
+	for _, d := range []string{"waiting", "running"} {
+		if entries, err := os.ReadDir(filepath.Join(s.dir, d)); err != nil || len(entries) > 0 {
+			return false
+		}
+	}
+	return true
+}
+
 // scriptDir holds the job scripts the engine writes, and the exit files
 // their traps write next to them.
 func (s spool) scriptDir() string { return filepath.Join(s.dir, "scripts") }
 
 func (s spool) init() error {
-	for _, d := range []string{"jobs", "running", "owners", "scripts"} {
+	for _, d := range []string{"jobs", "running", "owners", "scripts", "waiting"} {
 		if err := os.MkdirAll(filepath.Join(s.dir, d), 0o700); err != nil {
 			return fmt.Errorf("local executor spool %s: %w", s.dir, err)
 		}
@@ -135,6 +165,9 @@ func (s spool) createJob(j *jobFile, hint int) (int, error) {
 		b, err := json.Marshal(j)
 		if err == nil {
 			err = os.WriteFile(filepath.Join(s.jobDir(id), "job.json"), b, 0o600)
+		}
+		if err == nil {
+			err = os.WriteFile(s.waitingPath(id), nil, 0o600)
 		}
 		if err != nil {
 			os.RemoveAll(s.jobDir(id))
@@ -257,3 +290,60 @@ func readPid(path string) int {
 
 // SpoolDir is where the local executor keeps its spool under a state dir.
 func SpoolDir(stateDir string) string { return filepath.Join(stateDir, "local") }
+
+// dispatcherPath is the lock held by the one detached dispatcher process
+// of a spool (capi local-dispatch).
+func (s spool) dispatcherPath() string { return filepath.Join(s.dir, "dispatcher") }
+
+// TakeDispatcher takes the dispatcher role of the spool under stateDir:
+// the lock that at most one detached dispatcher process holds. ok is false
+// when another process holds it. The role lasts while the returned file
+// (or a copy of it a child process inherits) stays open.
+func TakeDispatcher(stateDir string) (lock *os.File, ok bool, err error) {
+	sp := spool{dir: SpoolDir(stateDir)}
+	if err := sp.init(); err != nil {
+		return nil, false, err
+	}
+	f, err := os.OpenFile(sp.dispatcherPath(), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, false, fmt.Errorf("local executor dispatcher lock: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if err == syscall.EWOULDBLOCK {
+			return nil, false, nil
+		}
+		return nil, false, fmt.Errorf("local executor dispatcher lock: %w", err)
+	}
+	return f, true, nil
+}
+
+// Idle reports whether no job of the spool under stateDir waits and no
+// element runs (a hint: ReleaseIfIdle decides under the spool lock).
+func Idle(stateDir string) bool {
+	sp := spool{dir: SpoolDir(stateDir)}
+	unlock, err := sp.lock()
+	if err != nil {
+		return false
+	}
+	defer unlock()
+	return sp.idle()
+}
+
+// ReleaseIfIdle gives up the dispatcher role (closes lock) when no job of
+// the spool waits and no element runs, and reports whether it did. The
+// check and the release happen under the spool lock, where submissions
+// are written: a process that submits and then finds the role taken can
+// rely on the holder to see its job.
+func ReleaseIfIdle(stateDir string, lock *os.File) (bool, error) {
+	sp := spool{dir: SpoolDir(stateDir)}
+	unlock, err := sp.lock()
+	if err != nil {
+		return false, err
+	}
+	defer unlock()
+	if !sp.idle() {
+		return false, nil
+	}
+	return true, lock.Close()
+}
