@@ -274,13 +274,26 @@ func (e *Executor) settleSubmits(ctx context.Context, obs []scheduler.Observatio
 					adopted = append(adopted, e.trackStored(sr, now))
 				}
 			}
-		case covers(p.Name):
+		case covers(p.Name) && e.submitLost(p, now):
 			if err := e.db.FailSubmit(ctx, p.Token, "the submitting process ended before the scheduler confirmed the job, and the scheduler has no job of this name"); err != nil {
 				e.log.Warn("recording a lost submission", "name", p.Name, "err", err)
 			}
 		}
 	}
 	return adopted
+}
+
+// submitLost reports whether an interrupted submission that the scheduler
+// does not list can be given up. The local executor writes a job to its
+// spool before Submit returns, so its absence there is final. A grid
+// scheduler's submit command may outlive the capi process that ran it
+// (bsub waiting for mbatchd) and create the job later: the intent stays
+// open, listed as unknown, for zombie_timeout after it was made.
+func (e *Executor) submitLost(p store.Record, now time.Time) bool {
+	if _, spoolOnly := e.sched.(scheduler.CapiOnly); spoolOnly {
+		return true
+	}
+	return now.Sub(p.SubmitTime) >= e.cfg.ZombieTimeout
 }
 
 // submitting reports whether an intent is still being submitted by a live
