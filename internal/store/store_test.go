@@ -241,13 +241,15 @@ func TestUpdateRules(t *testing.T) {
 			wantEvents: 2,
 		},
 		{
-			name: "a requeued job loses its exit code",
+			// A poll that began before the job ended (another process's,
+			// slower) must not move it back; capi does not follow requeues.
+			name: "a final state is never replaced by one that is not",
 			states: []JobState{
-				{Status: scheduler.Failed, Source: sched, Reason: scheduler.ReasonPreempted, ExitCode: intp(1)},
-				{Status: scheduler.Pending, Source: sched},
+				{Status: scheduler.Failed, Source: sched, Reason: scheduler.ReasonExitCode, ExitCode: intp(4)},
+				{Status: scheduler.Running, Source: sched, Detail: "RUN"},
 			},
-			want:       JobState{Status: scheduler.Pending, Source: sched},
-			wantEvents: 2,
+			want:       JobState{Status: scheduler.Failed, Source: sched, Reason: scheduler.ReasonExitCode, ExitCode: intp(4)},
+			wantEvents: 1,
 		},
 		// The precedence of sources: scheduler > capi's cancel > exit file
 		// > vanished. A final state is never replaced by a weaker one.

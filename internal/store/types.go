@@ -89,8 +89,10 @@ const (
 // Replaces reports whether a state of status st from source n may replace
 // a stored state of status old from source was:
 //   - a state that is not final is replaced by anything;
-//   - a final state only by a stronger final state, or by the scheduler
-//     again (its later word, a requeue included, is its latest truth);
+//   - a final state only by a final state: never by one that is not (a
+//     process whose poll started before the job ended must not move it
+//     back; capi does not follow requeues), and only by a stronger source,
+//     or by the scheduler again (its accounting completes its queue's word);
 //   - except that the scheduler's record of a cancel (killed, cancelled)
 //     leaves capi's own record of that cancel, which may say done (cancel
 //     as done).
@@ -98,20 +100,21 @@ func Replaces(was Source, old scheduler.Status, n Source, st scheduler.Status, r
 	switch {
 	case !old.Terminal():
 		return true
+	case !st.Terminal():
+		return false
 	case n == SourceScheduler && was == SourceScheduler:
 		return true
 	case n == SourceScheduler && was == SourceCancel:
-		return st.Terminal() && reason != scheduler.ReasonCancelled
+		return reason != scheduler.ReasonCancelled
 	default:
-		return n > was && st.Terminal()
+		return n > was
 	}
 }
 
 // JobState is what the engine knows about a job at one moment.
 //
 // Status, Reason, Detail and ExitCode describe the current state together
-// and replace the stored values as given (a requeued job loses its exit
-// code). ExecHost, MaxMem, StartTime and FinishTime are merged: an empty
+// and replace the stored values as given, when Replaces allows. ExecHost, MaxMem, StartTime and FinishTime are merged: an empty
 // string or a zero time means "this source does not know" and keeps what
 // the store has, because the sources the engine combines (queue, accounting,
 // exit-code file) each know only part of a job.
