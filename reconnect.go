@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/go-cluster-api/clusterapi/internal/store"
 	"github.com/go-cluster-api/clusterapi/scheduler"
 )
 
@@ -48,7 +47,7 @@ func (e *Executor) Reconnect(ctx context.Context) ([]*Job, error) {
 		// The status command is the shared poll's: run it only when this
 		// process holds the lease (and min_poll_interval allows), else read
 		// what the holder recorded.
-		d, err := e.db.ClaimPoll(ctx, store.PollClaim{Scheduler: e.sched.Name(), Process: e.process, MinGap: e.cfg.MinPollInterval}, leaseFor)
+		d, err := e.db.ClaimPoll(ctx, e.pollClaim(0), leaseFor)
 		if err == nil && !d.Run {
 			return restored, e.readShared(ctx)
 		}

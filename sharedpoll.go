@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -33,6 +34,27 @@ func processName() string {
 	return fmt.Sprintf("%s:%d:%s", host, os.Getpid(), hex.EncodeToString(b[:]))
 }
 
+// pollClaim is this process's claim of the shared poll, polling every
+// interval (0: a one-shot command).
+func (e *Executor) pollClaim(interval time.Duration) store.PollClaim {
+	return store.PollClaim{Scheduler: e.sched.Name(), Process: e.process, Interval: interval,
+		MinGap: e.cfg.MinPollInterval, CommandTimeout: e.cfg.CommandTimeout, Alive: holderAlive}
+}
+
+// holderAlive reports whether the process a lease holder names lives: a
+// process of this host that is gone is dead (a SIGKILLed holder is replaced
+// at once); of another host, it cannot tell.
+func holderAlive(holder string) bool {
+	host, rest, ok := strings.Cut(holder, ":")
+	pid, _, ok2 := strings.Cut(rest, ":")
+	me, _ := os.Hostname()
+	n, err := strconv.Atoi(pid)
+	if !ok || !ok2 || err != nil || host != me {
+		return true
+	}
+	return processAlive(n)
+}
+
 // sharesPolls reports whether this executor takes part in shared polling.
 func (e *Executor) sharesPolls() bool {
 	if e.db == nil {
@@ -55,8 +77,7 @@ func (e *Executor) sharedPoll(ctx context.Context) (ok bool, err error) {
 	e.mu.Lock()
 	interval := e.pollEvery
 	e.mu.Unlock()
-	d, cerr := e.db.ClaimPoll(ctx, store.PollClaim{Scheduler: e.sched.Name(), Process: e.process,
-		Interval: interval, MinGap: e.cfg.MinPollInterval}, leaseFor)
+	d, cerr := e.db.ClaimPoll(ctx, e.pollClaim(interval), leaseFor)
 	if cerr != nil {
 		e.log.Warn("shared polling unavailable; polling alone", "err", cerr)
 		return false, nil

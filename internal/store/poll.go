@@ -23,6 +23,12 @@ type PollClaim struct {
 	// MinGap is the site's min_poll_interval: the least time between two
 	// status commands, whoever runs them.
 	MinGap time.Duration
+	// CommandTimeout is how long a holder's status command may run: its
+	// lease does not expire under it before that.
+	CommandTimeout time.Duration
+	// Alive reports whether the process a holder names still lives (false
+	// only when it knows: a process of this host that is gone); nil = yes.
+	Alive func(holder string) bool
 }
 
 // PollDecision says whether the caller runs the status command now.
@@ -56,7 +62,8 @@ type PollStatus struct {
 const liveFactor = 3
 
 // ClaimPoll decides, in one write transaction, whether c's process runs the
-// status command now. It does when the lease is free, expired or its own,
+// status command now. It does when the lease is free, its own, held by a
+// dead process, or expired between two status commands,
 // and the last status command (anyone's) started at least MinGap ago; it
 // then holds the lease for leaseFor(interval) and the round counts as
 // started. A process that polls with an interval is recorded as a live
@@ -86,7 +93,13 @@ func (s *Store) ClaimPoll(ctx context.Context, c PollClaim, leaseFor func(interv
 			return err
 		}
 		d.Holder, d.LastStart, d.LastFinish = holder, fromNano(started), fromNano(finished)
-		free := errors.Is(err, sql.ErrNoRows) || holder == c.Process || expires < now.UnixNano()
+		// A lease is free when it is ours, when its holder died, or when it
+		// expired and its holder is not in the middle of a status command
+		// (which may take up to CommandTimeout: taking the lease over then
+		// would run two at once).
+		running := finished == 0 && started > 0 && now.Sub(time.Unix(0, started)) < c.CommandTimeout
+		free := errors.Is(err, sql.ErrNoRows) || holder == c.Process || (c.Alive != nil && !c.Alive(holder)) ||
+			(expires < now.UnixNano() && !running)
 		if !free || (started > 0 && now.Sub(time.Unix(0, started)) < c.MinGap) {
 			return nil
 		}
@@ -127,8 +140,11 @@ func (s *Store) FinishPoll(ctx context.Context, sched, process string, pollErr e
 // takes over at once) and its place among the pollers: a process that
 // closes.
 func (s *Store) LeavePoll(ctx context.Context, sched, process string) error {
+	now := s.now().UnixNano()
 	err := s.write(ctx, false, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `UPDATE poll_lease SET expires = 0 WHERE scheduler = ? AND holder = ?`, sched, process); err != nil {
+		// A status command it left unfinished is over: it runs no more.
+		if _, err := tx.ExecContext(ctx, `UPDATE poll_lease SET expires = 0, finished = CASE WHEN finished = 0 THEN ? ELSE finished END
+			WHERE scheduler = ? AND holder = ?`, now, sched, process); err != nil {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, `DELETE FROM pollers WHERE scheduler = ? AND process = ?`, sched, process)
