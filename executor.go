@@ -505,9 +505,33 @@ func (e *Executor) findSubmitted(ctx context.Context, name, token string) (strin
 	if err != nil {
 		return "", false, err
 	}
+	known := e.knownIDs(ctx, obs, map[string]bool{name: true})
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return matchSubmitted(obs, name, token, func(id string) bool { return e.jobs[id] != nil })
+	return matchSubmitted(obs, name, token, func(id string) bool { return e.jobs[id] != nil || known[id] })
+}
+
+// knownIDs returns which of the jobs in obs named one of names the job
+// store knows (one query): jobs of that name that some process recorded
+// are not the one an interrupted submission created.
+func (e *Executor) knownIDs(ctx context.Context, obs []scheduler.Observation, names map[string]bool) map[string]bool {
+	if e.db == nil {
+		return nil
+	}
+	var ids []string
+	for _, o := range obs {
+		if names[o.Name] {
+			ids = append(ids, o.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	known, err := e.db.Known(ctx, e.sched.Name(), ids)
+	if err != nil {
+		e.log.Warn("job store: looking up jobs of the same name", "err", err)
+	}
+	return known
 }
 
 // matchSubmitted finds among obs the job a submission of name (with token,

@@ -254,12 +254,22 @@ func (e *Executor) settleSubmits(ctx context.Context, obs []scheduler.Observatio
 	}
 	host, _ := os.Hostname()
 	now := time.Now()
+	names := map[string]bool{}
 	for _, p := range pending {
-		if p.Scheduler != e.sched.Name() || submitting(p, host) {
+		if p.Scheduler == e.sched.Name() && !submitting(p, host) {
+			names[p.Name] = true
+		}
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	known := e.knownIDs(ctx, obs, names)
+	for _, p := range pending {
+		if !names[p.Name] || p.Scheduler != e.sched.Name() || submitting(p, host) {
 			continue
 		}
 		e.mu.Lock()
-		id, found, err := matchSubmitted(obs, p.Name, p.Token, func(id string) bool { return e.jobs[id] != nil })
+		id, found, err := matchSubmitted(obs, p.Name, p.Token, func(id string) bool { return e.jobs[id] != nil || known[id] })
 		e.mu.Unlock()
 		switch {
 		case err != nil:
