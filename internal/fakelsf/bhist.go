@@ -11,6 +11,8 @@ import (
 const bhistSeparator = "------------------------------------------------------------------------------"
 
 func bhist(args []string) int {
+	// bhist reads LSF's event files, slowly on a busy cluster.
+	time.Sleep(settingSeconds("FAKELSF_BHIST_HANG"))
 	var ids []string
 	long := false
 	for i := 0; i < len(args); i++ {

@@ -177,6 +177,8 @@ func bjobs(args []string) int {
 			b.WriteByte('\n')
 		}
 	}
+	// A late answer: it says how things were when bjobs read them.
+	time.Sleep(settingSeconds("FAKELSF_BJOBS_SLOW"))
 	out := b.String()
 	if n := settingInt("FAKELSF_BJOBS_TRUNCATE", -1); n >= 0 && n < len(out) {
 		// A reply cut short (a broken connection, a wrapper's pipe):

@@ -120,27 +120,22 @@ func bsub(args []string) int {
 		if err := os.WriteFile(job.Script, script, 0o755); err != nil {
 			return false, err
 		}
+		// The job and its supervisor appear together, so that no one sees
+		// a job that nothing will run, even when bsub is killed right
+		// after; the supervisor waits for this lock before it reads the job.
+		pid, err := startSupervisor(job.ID)
+		if err != nil {
+			return false, fmt.Errorf("cannot start the job: %w", err)
+		}
+		job.Supervisor = pid
 		s.Jobs = append(s.Jobs, job)
 		return true, nil
 	})
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "bsub: fakelsf state: %v\n", err)
+		fmt.Fprintf(os.Stderr, "bsub: fakelsf: %v\n", err)
 		return 255
 	}
 	if silentFail {
-		return 255
-	}
-	pid, err := startSupervisor(job.ID)
-	if err == nil {
-		err = update(func(s *State) (bool, error) {
-			if j := s.job(job.ID); j != nil {
-				j.Supervisor = pid
-			}
-			return true, nil
-		})
-	}
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "bsub: fakelsf cannot start the job: %v\n", err)
 		return 255
 	}
 	time.Sleep(settingSeconds("FAKELSF_BSUB_REPLY_DELAY"))

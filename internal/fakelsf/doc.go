@@ -35,12 +35,16 @@
 //	FAKELSF_CALL_LOG       a file each command appends its command line to (tests count calls with it)
 //	FAKELSF_MINUTE         seconds in a -W run-limit minute (default 60): at the limit the job gets SIGUSR2, then SIGKILL
 //
-// Faults (seconds may have fractions):
+// Faults (seconds may have fractions, or be a range MIN-MAX drawn from at
+// random at every call):
 //
 //	FAKELSF_DOWN=all|CMD,...     the named commands (bsub, bjobs, bkill, bhist; all or 1: every one) fail as when
 //	                             mbatchd is down: "LSF is down. Please wait ..." on stderr, exit 255, nothing done
 //	FAKELSF_BJOBS_HANG=SECONDS   bjobs sleeps this long before it reads the state and answers
+//	FAKELSF_BJOBS_SLOW=SECONDS   bjobs sleeps this long after it read the state, before it answers (a late answer)
+//	FAKELSF_BHIST_HANG=SECONDS   bhist sleeps this long before it reads the state and answers
 //	FAKELSF_BJOBS_TRUNCATE=BYTES bjobs prints only the first BYTES bytes of its standard output, exit status unchanged
 //	FAKELSF_BSUB_DELAY=SECONDS   bsub waits this long before it creates the job (mbatchd busy)
 //	FAKELSF_BSUB_REPLY_DELAY=SECONDS  bsub waits this long after it created and started the job, before it answers
+//	FAKELSF_PEND=SECONDS         every job pends this long before it starts (a busy queue)
 package main

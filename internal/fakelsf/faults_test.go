@@ -66,7 +66,7 @@ func TestFaults(t *testing.T) {
 		}
 	})
 
-	t.Run("bjobs hang", func(t *testing.T) {
+	t.Run("hang", func(t *testing.T) {
 		t.Parallel()
 		fc := fakelsftest.NewCluster(t)
 		c := &cluster{t: t, bin: bin, env: fc.Env}
@@ -75,6 +75,37 @@ func TestFaults(t *testing.T) {
 		r := c.run("", "bjobs")
 		if took := time.Since(start); took < 500*time.Millisecond || r.stderr != "No unfinished job found\n" {
 			t.Errorf("bjobs with a 0.5 s hang answered after %v: %+v", took, r)
+		}
+		fc.Set(t, "FAKELSF_BJOBS_HANG=0.2-0.4")
+		start = time.Now()
+		c.run("", "bjobs")
+		if took := time.Since(start); took < 200*time.Millisecond {
+			t.Errorf("bjobs with a 0.2-0.4 s hang answered after %v", took)
+		}
+		fc.Set(t, "FAKELSF_BJOBS_HANG=", "FAKELSF_BHIST_HANG=0.3")
+		start = time.Now()
+		if r := c.run("", "bhist", "-l", "1"); time.Since(start) < 300*time.Millisecond || r.stderr != "No matching job found\n" {
+			t.Errorf("bhist with a 0.3 s hang answered after %v: %+v", time.Since(start), r)
+		}
+	})
+
+	t.Run("bjobs slow", func(t *testing.T) {
+		t.Parallel()
+		fc := fakelsftest.NewCluster(t)
+		c := &cluster{t: t, bin: bin, env: fc.Env}
+		long := c.submit("#!/bin/bash\n#BSUB -J long\nsleep 30\n")
+		fc.Set(t, "FAKELSF_BJOBS_SLOW=1")
+		start := time.Now()
+		late, out := c.start("", "bjobs", "-a", "-json", "-o", "jobid stat", long)
+		time.Sleep(300 * time.Millisecond) // bjobs has read the state by now
+		if r := c.run("", "bkill", long); r.exit != 0 {
+			t.Errorf("bkill: %+v", r)
+		}
+		c.waitFinished(long)
+		late.Wait()
+		// What it printed after the kill is how the job was before it.
+		if time.Since(start) < time.Second || !strings.Contains(out.String(), `"STAT":"RUN"`) {
+			t.Errorf("a late bjobs answered after %v: %s", time.Since(start), out.String())
 		}
 	})
 
@@ -92,6 +123,29 @@ func TestFaults(t *testing.T) {
 		fc.Set(t, "FAKELSF_BJOBS_TRUNCATE=100000")
 		if r := c.run("", "bjobs", "-a", "-json", "-o", "jobid stat"); r.stdout != whole.stdout {
 			t.Errorf("a limit above the output's size cut it: %q", r.stdout)
+		}
+	})
+
+	t.Run("pend", func(t *testing.T) {
+		t.Parallel()
+		fc := fakelsftest.NewCluster(t)
+		c := &cluster{t: t, bin: bin, env: fc.Env}
+		fc.Set(t, "FAKELSF_PEND=1")
+		start := time.Now()
+		id := c.submit(script)
+		if recs, _ := c.bjobs(id); len(recs) != 1 || (recs[0]["STAT"] != "PEND" && time.Since(start) < time.Second) {
+			t.Errorf("a job right after bsub with FAKELSF_PEND=1: %v", recs)
+		}
+		c.waitFinished(id)
+		if time.Since(start) < time.Second {
+			t.Errorf("the job ended %v after bsub, before FAKELSF_PEND passed", time.Since(start))
+		}
+		pending := c.submit(script)
+		if r := c.run("", "bkill", pending); r.exit != 0 {
+			t.Errorf("bkill of a pending job: %+v", r)
+		}
+		if rec := c.waitFinished(pending)[0]; rec["STAT"] != "EXIT" || rec["EXIT_REASON"] != "TERM_OWNER: job killed by owner" {
+			t.Errorf("a job killed while it pended: %v", rec)
 		}
 	})
 

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -64,14 +65,21 @@ func settingInt(name string, def int) int {
 	return n
 }
 
-// settingSeconds reads a number of seconds, fractions allowed ("0.5");
-// anything else is 0.
+// settingSeconds reads a number of seconds, fractions allowed ("0.5"), or
+// a range "MIN-MAX" ("0.1-0.9"), which draws a duration from it at random
+// at every call; anything else is 0.
 func settingSeconds(name string) time.Duration {
-	f, err := strconv.ParseFloat(setting(name), 64)
-	if err != nil || f <= 0 {
+	v := setting(name)
+	lo, hi, isRange := strings.Cut(v, "-")
+	if !isRange {
+		hi = lo
+	}
+	a, err1 := strconv.ParseFloat(lo, 64)
+	b, err2 := strconv.ParseFloat(hi, 64)
+	if err1 != nil || err2 != nil || a < 0 || b < a {
 		return 0
 	}
-	return time.Duration(f * float64(time.Second))
+	return time.Duration((a + rand.Float64()*(b-a)) * float64(time.Second))
 }
 
 // down reports whether FAKELSF_DOWN takes command down: "all" (or "1")

@@ -27,6 +27,9 @@ func supervise(idArg string) int {
 	if err != nil {
 		return 2
 	}
+	// A busy queue: the job pends a while before it may start (a bkill
+	// meanwhile ends it as for any pending job).
+	time.Sleep(settingSeconds("FAKELSF_PEND"))
 	host, _ := os.Hostname()
 	done := make(chan exited)
 	running := 0
