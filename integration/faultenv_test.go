@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/go-cluster-api/clusterapi/internal/fakelsf/fakelsftest"
+	"github.com/go-cluster-api/clusterapi/internal/proctest"
 	"github.com/go-cluster-api/clusterapi/internal/store"
 )
 
@@ -443,6 +444,18 @@ func (e *faultEnv) calls(name string) int {
 	return strings.Count("\n"+string(b), "\n"+name+" ")
 }
 
+// orphans waits until no bsub that a killed capi left runs any more.
+func (e *faultEnv) orphans(timeout time.Duration) {
+	e.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for e.bsubs() > 0 {
+		if time.Now().After(deadline) {
+			e.t.Fatalf("%d bsub processes still running after %v", e.bsubs(), timeout)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // figures are a scenario's counts, logged in one summary line.
 type figures struct {
 	submitted, accepted, wrong, lost, duplicated, crashes, backward int
@@ -630,6 +643,28 @@ func backward(seq []seenState) []string {
 	return moves
 }
 
+// lsf runs one of the fake's commands as a user at the cluster would
+// (bkill, say), with no capi process involved.
+func (e *faultEnv) lsf(name string, args ...string) outcome {
+	e.t.Helper()
+	var path string
+	for _, kv := range e.env {
+		if p, ok := strings.CutPrefix(kv, "PATH="); ok {
+			path = filepath.Join(filepath.SplitList(p)[0], name)
+		}
+	}
+	cmd := exec.Command(path, args...)
+	cmd.Env = e.env
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if err := cmd.Run(); err != nil {
+		if _, ok := err.(*exec.ExitError); !ok {
+			e.t.Fatalf("%s: %v", name, err)
+		}
+	}
+	return outcome{out.String(), errOut.String(), cmd.ProcessState.ExitCode()}
+}
+
 // timeline shows states with the time of each since the scenario began.
 func (e *faultEnv) timeline(seq []seenState) string {
 	var b strings.Builder
@@ -648,6 +683,58 @@ func (e *faultEnv) runTimeline() string {
 		fmt.Fprintf(&b, "  %7.3fs-%7.3fs exit %3d capi %s\n", r.start.Sub(e.began).Seconds(), r.end.Sub(e.began).Seconds(), r.code, strings.Join(r.args, " "))
 	}
 	return b.String()
+}
+
+// settled runs `capi status` until capi knows every one of jobs by its id,
+// or timeout passes, and returns the ids it knows.
+func (e *faultEnv) settled(jobs []fakeJob, timeout time.Duration) []string {
+	e.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		known := map[string]bool{}
+		for _, r := range e.status() {
+			known[r.ID] = r.ID != ""
+		}
+		var ids []string
+		for _, j := range jobs {
+			if id := strconv.Itoa(j.ID); known[id] {
+				ids = append(ids, id)
+			}
+		}
+		if len(ids) == len(jobs) || time.Now().After(deadline) {
+			return ids
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// bsubs counts the scenario's bsub processes that run now.
+func (e *faultEnv) bsubs() int {
+	n := 0
+	for _, p := range proctest.Running(faultMarker, e.dir) {
+		if f := strings.Fields(p.Command); len(f) > 0 && filepath.Base(f[0]) == "bsub" {
+			n++
+		}
+	}
+	return n
+}
+
+// openIntents counts the submissions capi's store holds without an outcome
+// (a capi killed between recording a submission and recording bsub's
+// answer leaves one).
+func (e *faultEnv) openIntents() int {
+	e.t.Helper()
+	ctx := context.Background()
+	db, err := store.Open(ctx, filepath.Join(e.dir, "state", "cluster_api", "jobs.db"), nil)
+	if err != nil {
+		e.t.Fatalf("opening capi's job store: %v", err)
+	}
+	defer db.Close()
+	open, err := db.PendingSubmits(ctx)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return len(open)
 }
 
 // sequences are the states of job id as each observer saw them, and as
