@@ -354,7 +354,10 @@ func (s *Scheduler) startQueued() (orphans []*jobFile, err error) {
 	usedCPUs, usedGPUs, perJob := s.usedSlots()
 	free := s.slots - usedCPUs
 	gpus := freeGPUs(s.gpus, usedGPUs)
-	waiting := s.sp.waiting()
+	// The spool's queue is read only when something could start: with
+	// every slot taken (most calls, when jobs wait), nothing can jump it.
+	var waiting []string
+	waitingRead := false
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	mine := make(map[string]bool, len(s.queue))
@@ -367,7 +370,10 @@ func (s *Scheduler) startQueued() (orphans []*jobFile, err error) {
 		els := q.job.elements()
 		// First in, first out across every process: an older job another
 		// process will start when slots free up goes first.
-		if !blocked {
+		if !blocked && free >= q.job.CPUs && len(gpus) >= q.job.GPUs {
+			if !waitingRead {
+				waiting, waitingRead = s.sp.waiting(), true
+			}
 			var dead []*jobFile
 			blocked, dead = s.olderStartable(waiting, q.job.ID, mine, free, len(gpus), perJob)
 			for _, d := range dead {
