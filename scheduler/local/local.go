@@ -52,9 +52,18 @@ type Scheduler struct {
 	perJob   map[string]int      // running elements per job (max-concurrent)
 	jobs     map[string]*jobFile // job.json cache (immutable files)
 	finished map[string][]scheduler.Observation
-	subs     []func(scheduler.Observation)
-	mem      memState
-	closed   bool
+	// elsewhere are the elements a poll saw waiting or running in another
+	// process: the dispatch loop tells subscribers when they end, so that
+	// callbacks here do not wait for the next poll.
+	elsewhere map[string]elementRef
+	subs      []func(scheduler.Observation)
+	mem       memState
+	closed    bool
+}
+
+type elementRef struct {
+	job *jobFile
+	el  string
 }
 
 type queued struct {
@@ -99,18 +108,19 @@ func New(opts scheduler.Options) (*Scheduler, error) {
 		gpus = nvidiaDevices()
 	}
 	s := &Scheduler{
-		sp:       spool{dir: SpoolDir(opts.StateDir)},
-		slots:    slots,
-		gpus:     gpus,
-		log:      log,
-		grace:    KillGrace,
-		kick:     make(chan struct{}, 1),
-		stop:     make(chan struct{}),
-		done:     make(chan struct{}),
-		running:  make(map[string]*proc),
-		perJob:   make(map[string]int),
-		jobs:     make(map[string]*jobFile),
-		finished: make(map[string][]scheduler.Observation),
+		sp:        spool{dir: SpoolDir(opts.StateDir)},
+		slots:     slots,
+		gpus:      gpus,
+		log:       log,
+		grace:     KillGrace,
+		kick:      make(chan struct{}, 1),
+		stop:      make(chan struct{}),
+		done:      make(chan struct{}),
+		running:   make(map[string]*proc),
+		perJob:    make(map[string]int),
+		jobs:      make(map[string]*jobFile),
+		finished:  make(map[string][]scheduler.Observation),
+		elsewhere: make(map[string]elementRef),
 	}
 	if err := s.sp.init(); err != nil {
 		return nil, err
@@ -324,6 +334,7 @@ func (s *Scheduler) dispatchLoop() {
 		if err := s.dispatch(); err != nil {
 			s.log.Error("local executor: dispatch failed", "err", err)
 		}
+		s.tellEnds()
 	}
 }
 
@@ -492,6 +503,7 @@ func (s *Scheduler) usedSlots() (cpus int, gpus map[int]bool, perJob map[string]
 // startLocked starts one element holding the GPU indices gpus; s.mu and
 // the spool lock are held.
 func (s *Scheduler) startLocked(j *jobFile, el string, gpus []int) error {
+	delete(s.elsewhere, j.ID+"."+el) // its end is told by wait
 	runPath := s.sp.runPath(j.ID, el)
 	run, err := os.OpenFile(runPath, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
@@ -778,25 +790,17 @@ func (s *Scheduler) inspect(j *jobFile) (obs []scheduler.Observation, allEnded, 
 	allEnded = true
 	for _, el := range j.elements() {
 		if end, ok := s.sp.readEnd(j.ID, el); ok {
-			st := scheduler.Status(end.Status)
-			r := scheduler.ReasonNone
-			switch st {
-			case scheduler.Failed:
-				r = scheduler.ReasonExitCode
-				if !end.HasExit {
-					r = scheduler.ReasonNodeFailure
-				}
-			case scheduler.Killed:
-				r = scheduler.ReasonCancelled
-			}
-			if end.Reason != "" {
-				r = scheduler.Reason(end.Reason)
-			}
-			obs = append(obs, s.observation(j, el, st, r, end.Detail, end.Exit, end.HasExit, end.Start, end.Finish))
+			s.mu.Lock()
+			delete(s.elsewhere, j.ID+"."+el)
+			s.mu.Unlock()
+			obs = append(obs, s.endObservation(j, el, end))
 			continue
 		}
 		s.mu.Lock()
 		p := s.running[j.ID+"."+el]
+		if p == nil {
+			s.elsewhere[j.ID+"."+el] = elementRef{j, el}
+		}
 		s.mu.Unlock()
 		runPath := s.sp.runPath(j.ID, el)
 		if p == nil && exists(runPath) && !locked(runPath) && readPid(runPath) == 0 {
@@ -826,6 +830,46 @@ func (s *Scheduler) inspect(j *jobFile) (obs []scheduler.Observation, allEnded, 
 		}
 	}
 	return obs, allEnded, orphan
+}
+
+// endObservation is how element el of j ended, from its .end file.
+func (s *Scheduler) endObservation(j *jobFile, el string, end endFile) scheduler.Observation {
+	st := scheduler.Status(end.Status)
+	r := scheduler.ReasonNone
+	switch st {
+	case scheduler.Failed:
+		r = scheduler.ReasonExitCode
+		if !end.HasExit {
+			r = scheduler.ReasonNodeFailure
+		}
+	case scheduler.Killed:
+		r = scheduler.ReasonCancelled
+	}
+	if end.Reason != "" {
+		r = scheduler.Reason(end.Reason)
+	}
+	return s.observation(j, el, st, r, end.Detail, end.Exit, end.HasExit, end.Start, end.Finish)
+}
+
+// tellEnds publishes the ends of the elements other processes run that a
+// poll saw (elsewhere), as soon as their .end file is there.
+func (s *Scheduler) tellEnds() {
+	s.mu.Lock()
+	refs := make([]elementRef, 0, len(s.elsewhere))
+	for _, r := range s.elsewhere {
+		refs = append(refs, r)
+	}
+	s.mu.Unlock()
+	for _, r := range refs {
+		end, ok := s.sp.readEnd(r.job.ID, r.el)
+		if !ok {
+			continue
+		}
+		s.mu.Lock()
+		delete(s.elsewhere, r.job.ID+"."+r.el)
+		s.mu.Unlock()
+		s.publish(s.endObservation(r.job, r.el, end))
+	}
 }
 
 func runStart(path string) time.Time {

@@ -701,3 +701,27 @@ func TestSubmitStartsAtOnceWhenASlotIsFree(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A process that saw another process's job running learns of its end from
+// the spool at once (its dispatch loop), not at its next poll: callbacks of
+// a service with a long poll_interval do not wait for it.
+func TestEndsOfOtherProcessesAreTold(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 2)
+	other := openSched(t, e.state, 2)
+	rec := newRecorder()
+	other.Subscribe(rec.observe)
+	id := e.submit("elsewhere", "sleep 0.5", nil)
+	obs, err := other.Poll(context.Background(), scheduler.Query{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(obs) != 1 || obs[0].Status.Terminal() {
+		t.Fatalf("the other process polled %+v, want the job not ended yet", obs)
+	}
+	// No more polls from here on.
+	waitFor(t, "the end told to the other process", func() bool { return rec.ended() == 1 })
+	if o, n := rec.get(id); n != 1 || o.Status != scheduler.Done {
+		t.Errorf("told %d times: %+v, want once, done", n, o)
+	}
+}
