@@ -427,23 +427,32 @@ func (e *Executor) submit(ctx context.Context, spec JobSpec, arr *Array) (*Job, 
 // track registers a new job record and applies notifications that arrived
 // before it was registered.
 func (e *Executor) track(rec Record) *Job {
-	j := &Job{e: e, id: rec.ID}
-	j.st.rec = rec
+	st := jobState{rec: rec}
 	if rec.Array != nil {
-		j.st.elems = make([]elemState, rec.Array.Last-rec.Array.First+1)
-		for i := range j.st.elems {
-			j.st.elems[i] = elemState{index: int32(rec.Array.First + i), status: Pending}
+		st.elems = make([]elemState, rec.Array.Last-rec.Array.First+1)
+		for i := range st.elems {
+			st.elems[i] = elemState{index: int32(rec.Array.First + i), status: Pending}
 		}
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.jobs[rec.ID] = j
-	now := time.Now()
-	if n := e.early[rec.ID]; n != nil {
+	return e.trackLocked(st, time.Now())
+}
+
+// trackLocked registers a job in state st and applies the notifications
+// that arrived before it was registered; a job that has ended already ends
+// (waiters released, callbacks due).
+func (e *Executor) trackLocked(st jobState, now time.Time) *Job {
+	j := &Job{e: e, id: st.rec.ID, st: st}
+	e.jobs[j.id] = j
+	if j.st.rec.Status.Terminal() {
+		e.endLocked(j, now)
+	}
+	if n := e.early[j.id]; n != nil {
 		for _, o := range n.obs {
 			e.apply(j, o, store.SourceScheduler, now, 0)
 		}
-		delete(e.early, rec.ID)
+		delete(e.early, j.id)
 	}
 	return j
 }

@@ -416,36 +416,15 @@ func (e *Executor) recordFromStore(sr store.Record) Record {
 	return r
 }
 
-// trackStored tracks a job restored from the store.
+// trackStored tracks a job restored from the store, in the state the store
+// holds; retention of a job that has ended counts from its end.
 func (e *Executor) trackStored(sr store.Record, now time.Time) *Job {
-	rec := e.recordFromStore(sr)
-	status := rec.Status
-	rec.Status = Pending // replayed below, so that a terminal job ends properly
-	j := e.track(rec)
+	st := e.stateFromStore(sr)
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	rollUp := false
-	for _, es := range sr.Elements {
-		o := scheduler.Observation{ID: rec.ID, InArray: true, Index: es.Index, Status: es.Status, Reason: es.Reason,
-			Detail: es.Detail, Host: es.Host, MaxMem: es.MaxMem, StartTime: es.StartTime, FinishTime: es.FinishTime}
-		if es.ExitCode != nil {
-			o.ExitCode, o.HasExit = *es.ExitCode, true
-		}
-		rollUp = e.update(j, &o, es.Source, now, 0) || rollUp
-	}
-	if rollUp { // once per array, not once per element
-		e.rollUpLocked(j, now)
-	}
-	if j.st.elems == nil {
-		o := scheduler.Observation{ID: rec.ID, Status: status, Reason: sr.Reason, Detail: sr.Detail,
-			Host: sr.ExecHost, MaxMem: sr.MaxMem, StartTime: sr.StartTime, FinishTime: sr.FinishTime}
-		if sr.ExitCode != nil {
-			o.ExitCode, o.HasExit = *sr.ExitCode, true
-		}
-		e.apply(j, o, sr.Source, now, 0)
-	}
-	if status.Terminal() && !j.st.endedAt.IsZero() {
-		j.st.endedAt = sr.FinishTime // retention counts from the job's end, not from its restore
+	j := e.trackLocked(st, now)
+	if j.st.rec.Status.Terminal() && !sr.FinishTime.IsZero() {
+		j.st.endedAt = sr.FinishTime
 	}
 	delete(e.dirty, j) // nothing new to write
 	return j
@@ -549,10 +528,13 @@ func (e *Executor) interruptedSubmits(ctx context.Context, f ListFilter) ([]Reco
 	return out, nil
 }
 
-// storedSnapshot renders a stored record the way a tracked job would be.
-func (e *Executor) storedSnapshot(sr store.Record) Record {
+// stateFromStore is the one way from a stored record to the engine's view
+// of a job, for listing it (storedSnapshot) and for following it
+// (trackStored).
+func (e *Executor) stateFromStore(sr store.Record) jobState {
 	var st jobState
 	st.rec = e.recordFromStore(sr)
+	st.src = sr.Source
 	// A submission the scheduler refused (or never confirmed) has no
 	// elements, whatever range it asked for: a refused 1-100000000 must not
 	// become 10^8 pending elements in every listing.
@@ -564,7 +546,7 @@ func (e *Executor) storedSnapshot(sr store.Record) Record {
 		for _, es := range sr.Elements {
 			if i := es.Index - a.First; i >= 0 && i < len(st.elems) {
 				el := &st.elems[i]
-				el.status, el.reason, el.detail, el.host, el.mem = es.Status, es.Reason, es.Detail, es.Host, es.MaxMem
+				el.status, el.reason, el.detail, el.host, el.mem, el.src = es.Status, es.Reason, es.Detail, es.Host, es.MaxMem, es.Source
 				el.start, el.finish = toNanos(es.StartTime), toNanos(es.FinishTime)
 				if es.ExitCode != nil {
 					el.exit, el.hasExit = int32(*es.ExitCode), true
@@ -572,6 +554,12 @@ func (e *Executor) storedSnapshot(sr store.Record) Record {
 			}
 		}
 	}
+	return st
+}
+
+// storedSnapshot renders a stored record the way a tracked job would be.
+func (e *Executor) storedSnapshot(sr store.Record) Record {
+	st := e.stateFromStore(sr)
 	return st.snapshot(e.dialect)
 }
 
