@@ -52,9 +52,9 @@ type Scheduler struct {
 	perJob   map[string]int      // running elements per job (max-concurrent)
 	jobs     map[string]*jobFile // job.json cache (immutable files)
 	finished map[string][]scheduler.Observation
-	// elsewhere are the elements a poll saw waiting or running in another
-	// process: the dispatch loop tells subscribers when they end, so that
-	// callbacks here do not wait for the next poll.
+	// elsewhere are the elements a poll saw running in another process:
+	// the dispatch loop tells subscribers when they end, so that callbacks
+	// here do not wait for the next poll.
 	elsewhere map[string]elementRef
 	subs      []func(scheduler.Observation)
 	mem       memState
@@ -798,9 +798,6 @@ func (s *Scheduler) inspect(j *jobFile) (obs []scheduler.Observation, allEnded, 
 		}
 		s.mu.Lock()
 		p := s.running[j.ID+"."+el]
-		if p == nil {
-			s.elsewhere[j.ID+"."+el] = elementRef{j, el}
-		}
 		s.mu.Unlock()
 		runPath := s.sp.runPath(j.ID, el)
 		if p == nil && exists(runPath) && !locked(runPath) && readPid(runPath) == 0 {
@@ -813,6 +810,11 @@ func (s *Scheduler) inspect(j *jobFile) (obs []scheduler.Observation, allEnded, 
 		case exists(runPath) && locked(runPath):
 			allEnded = false
 			obs = append(obs, s.observation(j, el, scheduler.Running, "", "", 0, false, runStart(runPath), time.Time{}))
+			// Watched for its end (at most the slots' worth of elements;
+			// waiting ones are seen running at a later poll first).
+			s.mu.Lock()
+			s.elsewhere[j.ID+"."+el] = elementRef{j, el}
+			s.mu.Unlock()
 		case exists(runPath):
 			// Started, and every process of it is gone, but nobody waited
 			// for it (its submitter died): the script's exit file tells.
