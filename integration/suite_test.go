@@ -12,6 +12,7 @@ import (
 	"time"
 
 	capi "github.com/go-cluster-api/clusterapi"
+	"github.com/go-cluster-api/clusterapi/internal/proctest"
 	"github.com/go-cluster-api/clusterapi/internal/runner"
 	"github.com/go-cluster-api/clusterapi/scheduler"
 )
@@ -95,33 +96,9 @@ func monitored(t *testing.T, ex *capi.Executor) *capi.Monitor {
 	return m
 }
 
-// jobDir is a state and work directory for a test's jobs. It is removed
-// after the test like t.TempDir, but patiently: a cancelled job is recorded
-// at once while the scheduler's own processes (slurmstepd, the job's exit
-// trap) may write its log and exit file for a few seconds more (SLURM's
-// KillWait), and t.TempDir's single attempt then fails the test.
-func jobDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.MkdirTemp("", "capi-integration-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		deadline := time.Now().Add(15 * time.Second)
-		for {
-			err := os.RemoveAll(dir)
-			if err == nil {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Errorf("removing %s: %v", dir, err)
-				return
-			}
-			time.Sleep(200 * time.Millisecond)
-		}
-	})
-	return dir
-}
+// jobDir is a state and work directory for a test's jobs, removed
+// patiently after the test (proctest.TempDir).
+func jobDir(t *testing.T) string { return proctest.TempDir(t) }
 
 // reopenAndWait is a new process picking up a job: a new executor on the
 // same state dir reconnects, finds the job and follows it to its end.

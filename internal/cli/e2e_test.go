@@ -51,27 +51,7 @@ type shell struct {
 
 func newShell(t *testing.T) *shell {
 	t.Helper()
-	// Removed patiently after the test, unlike t.TempDir: a job's last
-	// files (its .end, written by whichever capi process noticed its end)
-	// may land a moment after the command the test waited for.
-	dir, err := os.MkdirTemp("", "capi-shell-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		deadline := time.Now().Add(15 * time.Second)
-		for {
-			err := os.RemoveAll(dir)
-			if err == nil {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Errorf("removing %s: %v", dir, err)
-				return
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-	})
+	dir := proctest.TempDir(t)
 	var env []string
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "CLUSTER_API_CONFIG=") && !strings.HasPrefix(kv, "XDG_") && !strings.HasPrefix(kv, "HOME=") {

@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"testing"
 	"time"
 )
 
@@ -124,4 +125,32 @@ func hasEntry(environ, entry []byte) bool {
 		}
 	}
 	return false
+}
+
+// TempDir is t.TempDir for directories that processes of the test write
+// to: it is removed after the test like t.TempDir, but patiently, because a
+// job's last files (a log, an exit file, a spool entry written by whichever
+// process noticed its end) may land a few seconds after the test's last
+// command (SLURM's KillWait, a cancelled job's trap).
+func TempDir(t testing.TB) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "capi-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		deadline := time.Now().Add(15 * time.Second)
+		for {
+			err := os.RemoveAll(dir)
+			if err == nil {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Errorf("removing %s: %v", dir, err)
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
+	return dir
 }

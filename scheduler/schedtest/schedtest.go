@@ -23,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-cluster-api/clusterapi/internal/proctest"
 	"github.com/go-cluster-api/clusterapi/internal/script"
 	"github.com/go-cluster-api/clusterapi/scheduler"
 )
@@ -242,20 +243,7 @@ func (c *run) final(id string, j *scheduler.Job, index int, inArray bool) schedu
 	return got
 }
 
-// Dir is a work directory for a test's jobs, removed after the test like
-// t.TempDir but patiently: a cancelled job's scheduler processes (slurmstepd,
-// the exit trap) may write its log and exit file for a few seconds more.
-func Dir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.MkdirTemp("", "capi-schedtest-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		deadline := time.Now().Add(15 * time.Second)
-		for os.RemoveAll(dir) != nil && time.Now().Before(deadline) {
-			time.Sleep(200 * time.Millisecond)
-		}
-	})
-	return dir
-}
+// Dir is a work directory for a test's jobs, removed patiently after the
+// test (proctest.TempDir): a cancelled job's scheduler processes may write
+// its log and exit file for a few seconds more.
+func Dir(t *testing.T) string { return proctest.TempDir(t) }
