@@ -93,8 +93,9 @@ type Job struct {
 type jobState struct {
 	rec Record       // elements live in elems, not rec.Array.Elements
 	src store.Source // where rec.Status came from
-	// storeSeen is when the store last changed the state this process
-	// applied from it (readers of the shared poll never go back).
+	// storeSeen is when the store last changed the job as this process
+	// last read it: unchanged jobs (and their elements) are not read again,
+	// and readers of the shared poll never go back.
 	storeSeen time.Time
 	elems     []elemState
 	callbacks []callback

@@ -642,7 +642,15 @@ func (e *Executor) learn(ctx context.Context, ids []string, now time.Time, seq u
 	if e.db == nil || len(ids) == 0 {
 		return nil
 	}
-	states, err := e.db.States(ctx, e.sched.Name(), ids)
+	e.mu.Lock()
+	seen := make(map[string]time.Time, len(ids))
+	for _, id := range ids {
+		if j := e.jobs[id]; j != nil {
+			seen[id] = j.st.storeSeen
+		}
+	}
+	e.mu.Unlock()
+	states, err := e.db.States(ctx, e.sched.Name(), ids, func(id string) time.Time { return seen[id] })
 	if err != nil {
 		return fmt.Errorf("job store: reading the states other processes recorded: %w", err)
 	}
@@ -650,12 +658,10 @@ func (e *Executor) learn(ctx context.Context, ids []string, now time.Time, seq u
 	defer e.mu.Unlock()
 	for id, c := range states {
 		j := e.jobs[id]
-		if j == nil || j.st.rec.Status.Terminal() || (all && !c.UpdatedAt.After(j.st.storeSeen)) {
+		if j == nil || j.st.rec.Status.Terminal() {
 			continue
 		}
-		if all {
-			j.st.storeSeen = c.UpdatedAt
-		}
+		j.st.storeSeen = c.UpdatedAt
 		if j.st.elems == nil {
 			if all || (c.Job.Status.Terminal() && (j.st.seenPoll != seq || c.Job.Source == store.SourceScheduler)) {
 				e.apply(j, observationOf(id, c.Job), c.Job.Source, now, 0)

@@ -134,10 +134,10 @@ type Current struct {
 }
 
 // States returns what the store holds now of those of ids that are jobs of
-// schedName: how a process learns what others recorded (final states, and
-// everything when another process runs the shared poll). Two queries per
-// 500 ids, plus one per array.
-func (s *Store) States(ctx context.Context, schedName string, ids []string) (map[string]Current, error) {
+// schedName and changed after seen(id): how a process learns what others
+// recorded (final states, and everything when another process runs the
+// shared poll). One query per 500 ids, plus one per changed array.
+func (s *Store) States(ctx context.Context, schedName string, ids []string, seen func(id string) time.Time) (map[string]Current, error) {
 	out := make(map[string]Current, len(ids))
 	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
@@ -173,6 +173,9 @@ FROM json_each(?) k CROSS JOIN jobs j ON j.scheduler = ? AND j.job_id = k.value 
 			c.Job.Status, c.Job.Reason = scheduler.Status(status), scheduler.Reason(reason)
 			c.Job.ExitCode, c.Job.StartTime, c.Job.FinishTime = fromNullInt(exit), fromNanos(start), fromNanos(finish)
 			c.UpdatedAt = time.Unix(0, updated)
+			if !c.UpdatedAt.After(seen(jobID)) {
+				continue // nothing new: its elements need not be read
+			}
 			if isArray {
 				arrays[row] = jobID
 			}
