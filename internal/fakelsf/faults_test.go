@@ -94,6 +94,15 @@ func TestFaults(t *testing.T) {
 		fc := fakelsftest.NewCluster(t)
 		c := &cluster{t: t, bin: bin, env: fc.Env}
 		long := c.submit("#!/bin/bash\n#BSUB -J long\nsleep 30\n")
+		// Running before the slow bjobs reads the state (under load the
+		// supervisor may take a while to start it).
+		deadline := time.Now().Add(15 * time.Second)
+		for recs, _ := c.bjobs(long); len(recs) != 1 || recs[0]["STAT"] != "RUN"; recs, _ = c.bjobs(long) {
+			if time.Now().After(deadline) {
+				t.Fatalf("job %s never ran: %v", long, recs)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
 		fc.Set(t, "FAKELSF_BJOBS_SLOW=1")
 		start := time.Now()
 		late, out := c.start("", "bjobs", "-a", "-json", "-o", "jobid stat", long)
