@@ -3,6 +3,7 @@ package clusterapi
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -95,14 +96,18 @@ func startChild(t *testing.T, mode, state, work string, n int) (*exec.Cmd, *bufi
 // spoolIDs lists the jobs the local executor accepted.
 func spoolIDs(t *testing.T, state string) []string {
 	t.Helper()
-	entries, err := os.ReadDir(filepath.Join(state, "local", "jobs"))
+	b, err := os.ReadFile(filepath.Join(state, "local", "journal"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	var ids []string
-	for _, e := range entries {
-		if _, err := os.Stat(filepath.Join(state, "local", "jobs", e.Name(), "job.json")); err == nil {
-			ids = append(ids, e.Name())
+	for line := range strings.Lines(string(b)) {
+		var ev struct{ Ev, ID string }
+		if err := json.Unmarshal([]byte(line), &ev); err != nil {
+			t.Fatalf("journal line %q: %v", line, err)
+		}
+		if ev.Ev == "submit" {
+			ids = append(ids, ev.ID)
 		}
 	}
 	return ids

@@ -16,15 +16,14 @@ import (
 	"github.com/go-cluster-api/clusterapi/scheduler/local"
 )
 
-// The local executor starts a job's elements from the process that
-// submitted it, as slots free up; when that process ends, a process that
-// polls the spool adopts what is still waiting. `capi submit` and `capi
-// array` end at once, so when they leave jobs waiting and no dispatcher
-// runs, they start one detached `capi local-dispatch`: it adopts every job
-// of the spool whose submitter ended, starts them oldest first as slots
-// free up, and exits when nothing waits or runs (or the spool is gone). At
-// most one runs per spool: its role is a lock the submitter takes and hands
-// to it, so 60 submits in a loop leave one dispatcher, not 60.
+// The local executor's jobs are started by the one process holding its
+// spool's dispatcher role: a process that submits takes the role when
+// nobody holds it. `capi submit` and `capi array` end at once, so when they
+// leave jobs waiting they hand the role (a lock) to one detached `capi
+// local-dispatch`, unless another process holds it: that one starts every
+// waiting job of the spool, oldest first, as slots free up, and exits when
+// nothing waits or runs (or the spool is gone). 60 submits in a loop leave
+// one dispatcher, not 60.
 
 // dispatchInterval is how often the background dispatcher polls the spool.
 const dispatchInterval = 500 * time.Millisecond
@@ -51,52 +50,25 @@ func (g *globals) dispatch(ctx context.Context) error {
 	if ctx == nil {
 		ctx = background()
 	}
-	var lock *os.File
 	if os.Getenv(dispatchLockEnv) == "1" {
 		// Before any job starts: the jobs this process starts must neither
 		// hold the role after it exits nor take an unrelated descriptor
 		// for it.
 		os.Unsetenv(dispatchLockEnv)
 		syscall.CloseOnExec(dispatchLockFD)
-		lock = os.NewFile(dispatchLockFD, "dispatcher lock")
+		local.InheritDispatcher(os.NewFile(dispatchLockFD, "dispatcher lock"))
 	}
-	for {
-		stateDir, err := g.dispatchUntilIdle(ctx, &lock)
-		if err != nil || lock == nil {
-			return err
-		}
-		// Everything is written and closed; give the role up only if still
-		// nothing waits (a submission may have come meanwhile), and exit at
-		// once: a dispatcher that has given up its role is gone.
-		if done, err := local.ReleaseIfIdle(stateDir, lock); err != nil || done {
-			return err
-		}
-	}
-}
-
-// dispatchUntilIdle adopts and starts the spool's waiting jobs until none
-// waits or runs, and returns the state dir. It takes the dispatcher role
-// into *lock if it was not handed one, and returns with *lock nil when it
-// cannot (another dispatcher runs) or when it gave the role up because the
-// spool is gone.
-func (g *globals) dispatchUntilIdle(ctx context.Context, lock **os.File) (string, error) {
 	s, err := g.openSession()
 	if err != nil {
-		return "", err
+		return err
 	}
 	defer s.Close()
 	stateDir := s.ex.Config().StateDir
-	if s.ex.Name() != "local" {
-		*lock = nil
-		return stateDir, nil
+	if s.ex.Name() != "local" || !local.ClaimDispatcher(stateDir) {
+		return nil // another dispatcher runs
 	}
-	if *lock == nil {
-		var ok bool
-		if *lock, ok, err = local.TakeDispatcher(stateDir); err != nil || !ok {
-			*lock = nil
-			return stateDir, err // another dispatcher runs
-		}
-	}
+	// The monitor records the states of the jobs this process starts in
+	// the job store, for the commands that read them.
 	m := capi.NewMonitor(s.ex, &capi.MonitorOptions{Interval: dispatchInterval})
 	m.Start()
 	defer m.Stop()
@@ -106,21 +78,20 @@ func (g *globals) dispatchUntilIdle(ctx context.Context, lock **os.File) (string
 		select {
 		case <-tick.C:
 		case <-ctx.Done():
-			(*lock).Close()
-			*lock = nil
-			return stateDir, ctx.Err()
+			return ctx.Err()
 		}
 		if path, ok := firstMissing(stateDir, local.SpoolDir(stateDir)); ok {
 			// Nobody can read what this process would record, and its
 			// jobs went with the spool: a helper of ours never outlives
 			// its state dir.
 			g.logger().Warn("state dir removed; the background dispatcher stops", "path", path)
-			(*lock).Close()
-			*lock = nil
-			return stateDir, nil
+			return nil
 		}
-		if local.Idle(stateDir) {
-			return stateDir, nil
+		// Give the role up only if nothing waits or runs (checked where
+		// submissions are appended), and exit at once: a dispatcher that
+		// has given up its role is gone.
+		if done, err := local.ReleaseIfIdle(stateDir); err != nil || done {
+			return err
 		}
 	}
 }

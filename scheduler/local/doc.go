@@ -5,38 +5,38 @@
 // under the state dir, which any process can read:
 //
 //	{state_dir}/local/
-//	  lock               flock: id allocation and dispatch
-//	  owners/{pid}       flocked by each live capi process for its lifetime
-//	  waiting/{id}       a job with elements nobody started yet: the queue,
-//	                     served oldest first by every process
-//	  dispatcher         flocked by the one detached dispatcher (capi local-dispatch)
-//	  running/{id}.{el}  one entry per running element (its cpu count and
-//	                     GPU indices, "2 0,1"): the slot table
-//	  scripts/           job scripts ({name}.{n}.sh, written by the engine)
-//	                     and the exit files their traps write next to them
-//	  jobs/{id}/job.json the submission; the exclusive mkdir of jobs/{id} allocates the id
-//	  jobs/{id}/{el}.run pid of a started element, flocked by the job's own processes
-//	  jobs/{id}/{el}.end how it ended (written by the process that waited for it)
-//	  jobs/{id}/{el}.cancel   cancel marker
-//	  jobs/{id}/{el}.timeout  the element was stopped at its walltime
-//	  jobs/{id}/{el}.mem      how its memory limit was applied
+//	  journal            the events of every job, one JSON line each (see
+//	                     journal.go): submit, start, end, cancel
+//	  dispatcher         flocked by the one dispatcher of the spool
+//	  owners/{id}        flocked by each live Scheduler instance
+//	  scripts/           job scripts ({name}.{n}.sh, written by the engine),
+//	                     and each element's run file next to its script
+//	                     ({name}.{n}.{id}[.{index}].exit)
+//	  timeouts/{id}.{el} made by the walltime watchdog
 //
 // {el} is "job" for a single job and the index for array elements. The
 // work directory gets only the job's logs (stdout.{id}.log and
 // stderr.{id}.log unless overridden): the Scheduler is a
 // scheduler.ScriptPlacer, so the engine writes scripts to the spool.
 //
-// Liveness is a lock, not a pid: a started element holds the lock on its
-// .run file through an inherited descriptor, so "running" means "some
-// process of the job is alive", immune to pid reuse. A process that submits
-// jobs owns their dispatch; when it dies, the next process that polls the
-// spool (or dispatches, and finds it waiting) adopts the jobs it left
-// pending. Jobs start first in, first out across every process: a process
-// does not start a job while an older waiting job, of any process, could
-// start in the free slots. The cpu-slot limit (local_slots,
-// default the number of CPUs) and the GPU-slot limit (local_gpus, default
-// the number of /dev/nvidia[0-9]* devices) hold across every process using
-// the spool.
+// An element's run file is made and flocked by the dispatcher just before
+// the element starts, and inherited by the element's processes: liveness is
+// that lock, not a pid, so "running" means "some process of the job is
+// alive", immune to pid reuse. The script's exit trap writes its exit
+// status into the same file, so an element costs one file of its own
+// besides its logs. An element whose processes ended while nobody was there
+// to reap them (its dispatcher died) is settled by the next process that
+// reads the spool, from that exit status.
+//
+// One process at a time holds the spool's dispatcher role (dispatcher.go)
+// and starts the waiting elements of every process's jobs, first in, first
+// out (job id, then array index); a job that does not fit the free slots
+// lets later, smaller ones start. The cpu-slot limit (local_slots, default
+// the number of CPUs) and the GPU-slot limit (local_gpus, default the
+// number of /dev/nvidia[0-9]* devices) hold across every process, because
+// every start is an event in the journal that all of them read. Other
+// processes follow the journal four times a second and tell their
+// subscribers of the starts and ends of their jobs at once.
 //
 // Limits mean what they mean on a cluster:
 //

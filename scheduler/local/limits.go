@@ -18,7 +18,8 @@ import (
 //
 // Arguments: $0 the script, $1 the walltime deadline in Unix seconds (0:
 // none), $2 the grace seconds between SIGTERM and SIGKILL, $3 the timeout
-// marker to create, $4 the script's exit file.
+// marker to create, $4 the element's run file, empty until the script's
+// trap writes its exit status there.
 //
 // It first reads one line from descriptor 4, written by the starting
 // process once it has placed this shell in the element's cgroup: empty, or
@@ -28,8 +29,8 @@ import (
 // The watchdog is a child of this shell in the job's process group: while
 // it lives the group id cannot be reused, so its signals reach only the
 // job. Once a second it checks that the job's main process still runs
-// (and has not written its exit file: a main process nobody reaped yet is
-// a zombie that kill -0 still finds); at the deadline it creates the
+// (and has not written its exit status: a main process nobody reaped yet
+// is a zombie that kill -0 still finds); at the deadline it creates the
 // timeout marker, sends SIGTERM to the group (ignoring it itself), waits
 // the grace period for the main process to end, then sends SIGKILL to the
 // group, itself included. It lets go of the job's run-file lock (3) and
@@ -41,7 +42,7 @@ if [ "$1" -gt 0 ]; then
 	(
 		trap '' TERM
 		exec 3>&- </dev/null >/dev/null 2>&1
-		while kill -0 $$ && [ ! -e "$4" ]; do
+		while kill -0 $$ && [ ! -s "$4" ]; do
 			if [ "$(date +%s)" -ge "$1" ]; then
 				(umask 077; : >"$3")
 				kill -s TERM 0
@@ -87,17 +88,6 @@ func nvidiaDevices() int {
 	return n
 }
 
-// freeGPUs lists the GPU indices below total that used does not hold.
-func freeGPUs(total int, used map[int]bool) []int {
-	var free []int
-	for i := range total {
-		if !used[i] {
-			free = append(free, i)
-		}
-	}
-	return free
-}
-
 // formatGPUs renders GPU indices as CUDA_VISIBLE_DEVICES does: "0,2".
 func formatGPUs(gpus []int) string {
 	parts := make([]string, len(gpus))
@@ -105,31 +95,6 @@ func formatGPUs(gpus []int) string {
 		parts[i] = strconv.Itoa(g)
 	}
 	return strings.Join(parts, ",")
-}
-
-// parseSlotEntry reads a running/{id}.{el} entry: the element's cpu count,
-// then the GPU indices it holds, if any ("2 0,1"). An entry written before
-// GPUs were slots holds the count alone.
-func parseSlotEntry(b []byte) (cpus int, gpus []int) {
-	f := strings.Fields(string(b))
-	if len(f) > 0 {
-		cpus, _ = strconv.Atoi(f[0])
-	}
-	if len(f) > 1 {
-		for _, s := range strings.Split(f[1], ",") {
-			if g, err := strconv.Atoi(s); err == nil && g >= 0 {
-				gpus = append(gpus, g)
-			}
-		}
-	}
-	return max(cpus, 1), gpus
-}
-
-func slotEntry(cpus int, gpus []int) []byte {
-	if len(gpus) == 0 {
-		return []byte(strconv.Itoa(cpus))
-	}
-	return []byte(strconv.Itoa(cpus) + " " + formatGPUs(gpus))
 }
 
 // checkResources refuses what this machine can never give a job: more cpus

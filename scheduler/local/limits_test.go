@@ -57,7 +57,7 @@ func TestWalltimeStopsJob(t *testing.T) {
 			e.s.grace = time.Second
 			id := e.submitWith("wall", c.cmd, scheduler.Resources{Walltime: 2 * time.Second}, nil)
 			var pgid int
-			waitFor(t, "the job's pid", func() bool { pgid = readPid(e.s.sp.runPath(id, "job")); return pgid > 0 })
+			waitFor(t, "the job's pid", func() bool { pgid = pidOf(e.s, id, "job"); return pgid > 0 })
 			o := e.waitEnd(id)
 			if o.Status != scheduler.Failed || o.Reason != scheduler.ReasonTimeout || !strings.Contains(o.Detail, "walltime limit of 00:00:02") {
 				t.Errorf("job at its walltime: %s/%s %q, want failed/timeout naming the limit", o.Status, o.Reason, o.Detail)
@@ -78,7 +78,7 @@ func TestWalltimeNotReached(t *testing.T) {
 	e := newEnv(t, 2)
 	id := e.submitWith("quick", "exit 3", scheduler.Resources{Walltime: time.Hour}, nil)
 	var pgid int
-	waitFor(t, "the job's pid", func() bool { pgid = readPid(e.s.sp.runPath(id, "job")); return pgid > 0 })
+	waitFor(t, "the job's pid", func() bool { pgid = pidOf(e.s, id, "job"); return pgid > 0 })
 	if o := e.waitEnd(id); o.Status != scheduler.Failed || o.Reason != scheduler.ReasonExitCode || o.ExitCode != 3 {
 		t.Errorf("job within its walltime: %+v, want failed/exit_code 3", o)
 	}
@@ -126,7 +126,7 @@ func TestWalltimeWithoutSubmitter(t *testing.T) {
 	}
 	id := f[1]
 	s := openSched(t, state, 1)
-	pgid := readPid(s.sp.runPath(id, "job"))
+	pgid := pidOf(s, id, "job")
 	if pgid <= 0 {
 		t.Fatalf("job %s has no pid in its run file", id)
 	}
@@ -166,7 +166,7 @@ func TestMemoryLimit(t *testing.T) {
 			if o := e.waitEnd(small); o.Status != scheduler.Done {
 				t.Fatalf("job within its memory limit: %+v, want done", o)
 			}
-			mem, ok := e.s.sp.readMem(small, "job")
+			mem, ok := memOf(e.s, small, "job")
 			if !ok {
 				t.Fatal("no record of how the memory limit applied")
 			}
@@ -208,7 +208,7 @@ func TestMemoryLimit(t *testing.T) {
 
 // cgroupOf is the directory the job's cgroup had, from its record.
 func (e *env) cgroupOf(id string) string {
-	m, _ := e.s.sp.readMem(id, "job")
+	m, _ := memOf(e.s, id, "job")
 	if m.Cgroup == "" {
 		return filepath.Join(e.t.TempDir(), "none")
 	}
@@ -403,29 +403,6 @@ func TestDirectivesShowLimits(t *testing.T) {
 	}
 }
 
-func TestSlotEntry(t *testing.T) {
-	t.Parallel()
-	cases := []struct {
-		in   string
-		cpus int
-		gpus []int
-	}{
-		{"2", 2, nil}, // written before GPUs were slots
-		{"1 0,3", 1, []int{0, 3}},
-		{"", 1, nil},
-		{"x 1,y", 1, []int{1}},
-	}
-	for _, c := range cases {
-		cpus, gpus := parseSlotEntry([]byte(c.in))
-		if cpus != c.cpus || !slices.Equal(gpus, c.gpus) {
-			t.Errorf("parseSlotEntry(%q) = %d %v, want %d %v", c.in, cpus, gpus, c.cpus, c.gpus)
-		}
-	}
-	if cpus, gpus := parseSlotEntry(slotEntry(4, []int{1, 2})); cpus != 4 || !slices.Equal(gpus, []int{1, 2}) {
-		t.Errorf("round trip: %d %v", cpus, gpus)
-	}
-}
-
 func TestDeadline(t *testing.T) {
 	t.Parallel()
 	start := time.Unix(100, 900_000_000)
@@ -438,4 +415,11 @@ func TestDeadline(t *testing.T) {
 	if got := graceSeconds(200 * time.Millisecond); got != 1 {
 		t.Errorf("graceSeconds = %d, want 1", got)
 	}
+}
+
+// memOf is how element el of job id had its memory limit applied, from its
+// start in the journal.
+func memOf(s *Scheduler, id, el string) (memRecord, bool) {
+	e := elemOf(s, id, el)
+	return e.mem, e.mem.Kind != ""
 }

@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -34,41 +33,30 @@ type Scheduler struct {
 	// the walltime.
 	grace time.Duration
 	// ownerID names this Scheduler instance in the spool; owners/{ownerID}
-	// is flocked while it lives, so pending jobs it owned are adopted by
-	// others once it is closed or its process died.
+	// is flocked while it lives or its elements run, so that others know
+	// whether it will still record their ends.
 	ownerID string
-	owner   *os.File
-	// lastID is the last job id this Scheduler saw allocated; guarded by
-	// the spool lock.
-	lastID int
 
 	kick chan struct{}
 	stop chan struct{}
 	done chan struct{}
 
-	mu       sync.Mutex
-	queue    []*queued           // jobs with elements not started yet, FIFO
-	running  map[string]*proc    // by slot key "{id}.{el}"
-	perJob   map[string]int      // running elements per job (max-concurrent)
-	jobs     map[string]*jobFile // job.json cache (immutable files)
-	finished map[string][]scheduler.Observation
-	// elsewhere are the elements a poll saw running in another process:
-	// the dispatch loop tells subscribers when they end, so that callbacks
-	// here do not wait for the next poll.
-	elsewhere map[string]elementRef
-	subs      []func(scheduler.Observation)
-	mem       memState
-	closed    bool
-}
-
-type elementRef struct {
-	job *jobFile
-	el  string
-}
-
-type queued struct {
-	job  *jobFile
-	next int // offset of the next element to start
+	mu sync.Mutex
+	// journal is the spool's event journal, open for appends; its flock
+	// orders the events that depend on the book (ids, starts, cancels).
+	journal *os.File
+	owner   *os.File
+	book    *book
+	// role is the dispatcher lock while this instance holds the role.
+	role    *os.File
+	running map[string]*proc // the elements this instance started and waits for
+	// watch are the jobs whose starts and ends, recorded by other
+	// processes, are told to subscribers as soon as the journal has them:
+	// the jobs this instance submitted or saw unfinished in a poll.
+	watch  map[string]bool
+	subs   []func(scheduler.Observation)
+	mem    memState
+	closed bool
 }
 
 type proc struct {
@@ -76,7 +64,6 @@ type proc struct {
 	el    string
 	start time.Time
 	cmd   *exec.Cmd
-	gpus  []int     // the GPU indices it holds
 	mem   memRecord // how its memory limit applied (zero without one)
 }
 
@@ -86,8 +73,8 @@ var (
 	_ scheduler.ScriptPlacer = (*Scheduler)(nil)
 )
 
-// New opens (or creates) the spool under opts.StateDir and starts the
-// dispatcher goroutine; Close stops it.
+// New opens (or creates) the spool under opts.StateDir, replays its journal
+// and starts the goroutine that follows it; Close stops it.
 func New(opts scheduler.Options) (*Scheduler, error) {
 	if opts.StateDir == "" {
 		return nil, errors.New("local executor: no state directory configured (state_dir)")
@@ -108,35 +95,48 @@ func New(opts scheduler.Options) (*Scheduler, error) {
 		gpus = nvidiaDevices()
 	}
 	s := &Scheduler{
-		sp:        spool{dir: SpoolDir(opts.StateDir)},
-		slots:     slots,
-		gpus:      gpus,
-		log:       log,
-		grace:     KillGrace,
-		kick:      make(chan struct{}, 1),
-		stop:      make(chan struct{}),
-		done:      make(chan struct{}),
-		running:   make(map[string]*proc),
-		perJob:    make(map[string]int),
-		jobs:      make(map[string]*jobFile),
-		finished:  make(map[string][]scheduler.Observation),
-		elsewhere: make(map[string]elementRef),
+		sp:      spool{dir: SpoolDir(opts.StateDir)},
+		slots:   slots,
+		gpus:    gpus,
+		log:     log,
+		grace:   KillGrace,
+		kick:    make(chan struct{}, 1),
+		stop:    make(chan struct{}),
+		done:    make(chan struct{}),
+		book:    newBook(),
+		running: make(map[string]*proc),
+		watch:   make(map[string]bool),
 	}
 	if err := s.sp.init(); err != nil {
 		return nil, err
 	}
-	s.lastID = s.sp.maxID()
-	s.ownerID = fmt.Sprintf("%d-%d", os.Getpid(), time.Now().UnixNano())
-	owner, err := os.OpenFile(s.ownerPath(s.ownerID), os.O_RDWR|os.O_CREATE, 0o600)
+	if err := importV1(s.sp); err != nil {
+		return nil, err
+	}
+	j, err := s.sp.openJournal()
 	if err != nil {
+		return nil, err
+	}
+	s.journal = j
+	if err := s.book.catchUp(j, nil); err != nil {
+		j.Close()
+		return nil, err
+	}
+	s.ownerID = fmt.Sprintf("%d-%d", os.Getpid(), time.Now().UnixNano())
+	owner, err := os.OpenFile(s.sp.ownerPath(s.ownerID), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		j.Close()
 		return nil, fmt.Errorf("local executor: %w", err)
 	}
 	if err := syscall.Flock(int(owner.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		owner.Close()
+		j.Close()
 		return nil, fmt.Errorf("local executor: lock owner file: %w", err)
 	}
 	s.owner = owner
-	go s.dispatchLoop()
+	s.role = takeInherited(s.sp)
+	register(s)
+	go s.loop()
 	return s, nil
 }
 
@@ -191,8 +191,8 @@ func (s *Scheduler) Directives(job *scheduler.Job) ([]string, error) {
 	return []string{"#CAPI " + strings.Join(parts, " ")}, nil
 }
 
-// Submit implements scheduler.Scheduler: the job is written to the spool
-// and queued; it starts as soon as slots allow.
+// Submit implements scheduler.Scheduler: the job is appended to the
+// journal; it starts as soon as slots allow.
 func (s *Scheduler) Submit(ctx context.Context, job *scheduler.Job) (string, error) {
 	if err := ctx.Err(); err != nil {
 		return "", err
@@ -235,32 +235,74 @@ func (s *Scheduler) Submit(ctx context.Context, job *scheduler.Job) (string, err
 			return "", &scheduler.SubmitError{Scheduler: "local", Err: err, Output: "cannot create the work directory: " + err.Error()}
 		}
 	}
-	unlock, err := s.sp.lock()
+	s.mu.Lock()
+	id, err := s.appendSubmit(jf)
 	if err != nil {
-		return "", err
-	}
-	n, err := s.sp.createJob(jf, s.lastID)
-	if err == nil {
-		s.lastID = n
-	}
-	unlock()
-	id := jf.ID
-	if err != nil {
+		s.mu.Unlock()
 		return "", &scheduler.SubmitError{Scheduler: "local", Err: err, Output: "cannot write the job to the spool " + s.sp.dir + ": " + err.Error()}
 	}
-	s.mu.Lock()
-	s.jobs[id] = jf
-	s.queue = append(s.queue, &queued{job: jf})
-	s.mu.Unlock()
+	s.watch[id] = true
 	// Start it now if a slot is free, so that a job still pending when
 	// Submit returns is one that waits for slots: a caller about to exit
 	// (capi submit) then knows at once whether someone must stay to start
 	// it later, instead of guessing with a timeout.
-	if err := s.dispatch(); err != nil {
-		s.log.Error("local executor: dispatch failed", "err", err)
-		s.wake()
+	obs := s.dispatchLocked()
+	holder := s.role != nil
+	s.mu.Unlock()
+	s.publishAll(obs)
+	if !holder {
+		kickSpool(s.sp.dir) // a dispatcher of this process starts it now
 	}
 	return id, nil
+}
+
+// appendSubmit gives jf the next id and appends its submission. s.mu is
+// held.
+func (s *Scheduler) appendSubmit(jf *jobFile) (string, error) {
+	if err := s.lockJournal(); err != nil {
+		return "", err
+	}
+	defer unflock(s.journal)
+	if err := s.catchUpLocked(); err != nil {
+		return "", err
+	}
+	id := strconv.Itoa(s.book.lastID + 1)
+	jf.ID = id
+	if err := appendEvents(s.journal, event{Ev: evSubmit, ID: id, Job: jf}); err != nil {
+		return "", err
+	}
+	return id, s.catchUpLocked()
+}
+
+func (s *Scheduler) lockJournal() error {
+	if err := flock(s.journal); err != nil {
+		return fmt.Errorf("local executor journal lock: %w", err)
+	}
+	return nil
+}
+
+// catchUpLocked applies what was appended to the journal since the last
+// look. s.mu is held.
+func (s *Scheduler) catchUpLocked() error {
+	_, err := s.news()
+	return err
+}
+
+// news catches up with the journal and returns the observations to tell
+// subscribers: starts and ends that other instances recorded for watched
+// jobs. s.mu is held.
+func (s *Scheduler) news() ([]scheduler.Observation, error) {
+	var obs []scheduler.Observation
+	err := s.book.catchUp(s.journal, func(j *bookJob, i int, ev *event) {
+		if !s.watch[j.job.ID] || ev.Owner == s.ownerID || (ev.Ev != evStart && ev.Ev != evEnd) {
+			return
+		}
+		obs = append(obs, s.elementObservation(j, i))
+		if j.left == 0 {
+			delete(s.watch, j.job.ID)
+		}
+	})
+	return obs, err
 }
 
 // Subscribe implements scheduler.Notifier.
@@ -270,18 +312,24 @@ func (s *Scheduler) Subscribe(fn func(scheduler.Observation)) {
 	s.subs = append(s.subs, fn)
 }
 
-func (s *Scheduler) publish(o scheduler.Observation) {
+func (s *Scheduler) publishAll(obs []scheduler.Observation) {
+	if len(obs) == 0 {
+		return
+	}
 	s.mu.Lock()
 	subs := s.subs
 	s.mu.Unlock()
-	for _, fn := range subs {
-		fn(o)
+	for _, o := range obs {
+		for _, fn := range subs {
+			fn(o)
+		}
 	}
 }
 
-// Close stops dispatching and releases this process's ownership of its
-// pending jobs (another process adopts them). Running jobs are not
-// touched: they are detached and keep running.
+// Close stops following the spool and gives up the dispatcher role: another
+// process takes it (see the package doc). Running jobs are not touched:
+// they are detached and keep running, and the ends of the elements this
+// instance started are still recorded when they come.
 func (s *Scheduler) Close() error {
 	s.mu.Lock()
 	if s.closed {
@@ -290,24 +338,34 @@ func (s *Scheduler) Close() error {
 	}
 	s.closed = true
 	s.mu.Unlock()
+	unregister(s)
 	close(s.stop)
 	<-s.done
 	s.mu.Lock()
-	cgroups := len(s.mem.places) > 0
-	s.mu.Unlock()
-	if cgroups {
-		if unlock, err := s.sp.lock(); err == nil {
-			s.mu.Lock()
-			s.sweepCgroups()
-			s.mu.Unlock()
-			unlock()
-		}
+	defer s.mu.Unlock()
+	if len(s.mem.places) > 0 && s.lockJournal() == nil {
+		s.catchUpLocked()
+		s.sweepCgroups()
+		unflock(s.journal)
 	}
-	os.Remove(s.ownerPath(s.ownerID))
-	return s.owner.Close()
+	var err error
+	if s.role != nil {
+		err = s.role.Close()
+		s.role = nil
+	}
+	if len(s.running) == 0 {
+		s.releaseLocked()
+	}
+	return err
 }
 
-func (s *Scheduler) ownerPath(id string) string { return filepath.Join(s.sp.dir, "owners", id) }
+// releaseLocked closes the owner lock and the journal once the instance is
+// closed and the last element it started has ended. s.mu is held.
+func (s *Scheduler) releaseLocked() {
+	os.Remove(s.sp.ownerPath(s.ownerID))
+	s.owner.Close()
+	s.journal.Close()
+}
 
 func (s *Scheduler) wake() {
 	select {
@@ -316,11 +374,14 @@ func (s *Scheduler) wake() {
 	}
 }
 
-// recheck is how often queued work is retried without a kick: slots freed
-// by jobs of other processes sharing the spool wake nobody here.
+// recheck is how often the journal is read without a kick: what other
+// processes append wakes nobody here.
 const recheck = 250 * time.Millisecond
 
-func (s *Scheduler) dispatchLoop() {
+// loop follows the journal: it tells subscribers of the starts and ends
+// other processes record, takes the dispatcher role when work waits and
+// nobody holds it, and, holding it, starts what slots allow.
+func (s *Scheduler) loop() {
 	defer close(s.done)
 	tick := time.NewTicker(recheck)
 	defer tick.Stop()
@@ -331,201 +392,139 @@ func (s *Scheduler) dispatchLoop() {
 		case <-s.kick:
 		case <-tick.C:
 		}
-		if err := s.dispatch(); err != nil {
-			s.log.Error("local executor: dispatch failed", "err", err)
+		s.mu.Lock()
+		obs, err := s.news()
+		if err != nil {
+			s.log.Error("local executor: reading the journal", "err", err)
 		}
-		s.tellEnds()
+		obs = append(obs, s.settleOrphans()...)
+		obs = append(obs, s.dispatchLocked()...)
+		s.mu.Unlock()
+		s.publishAll(obs)
 	}
 }
 
-// dispatch starts queued elements while cpu and GPU slots (counted across
-// every process using the spool) and max-concurrent limits allow, oldest
-// job first across every process; it adopts the older waiting jobs of dead
-// processes it finds on the way.
-func (s *Scheduler) dispatch() error {
-	orphans, err := s.startQueued()
-	for _, j := range orphans {
-		s.adopt(j)
+// holdRoleLocked reports whether this instance holds the dispatcher role,
+// taking it when nobody does. s.mu is held.
+func (s *Scheduler) holdRoleLocked() bool {
+	if s.role != nil {
+		return true
 	}
-	return err
+	if s.closed {
+		return false
+	}
+	f, ok, err := lockDispatcher(s.sp)
+	if err != nil {
+		s.log.Warn("local executor: dispatcher lock", "err", err)
+	}
+	if ok {
+		s.role = f
+	}
+	return ok
 }
 
-func (s *Scheduler) startQueued() (orphans []*jobFile, err error) {
-	s.mu.Lock()
-	empty := len(s.queue) == 0
-	s.mu.Unlock()
-	if empty {
-		return nil, nil
+// dispatchLocked starts waiting elements, oldest job first, while cpu and
+// GPU slots and max-concurrent limits allow, if this instance holds the
+// dispatcher role (it takes it when work waits and nobody holds it). s.mu
+// is held; the returned observations are to be published.
+func (s *Scheduler) dispatchLocked() []scheduler.Observation {
+	if !s.book.waiting() || !s.holdRoleLocked() {
+		return nil
 	}
-	unlock, err := s.sp.lock()
+	if err := s.lockJournal(); err != nil {
+		s.log.Error("local executor: dispatch", "err", err)
+		return nil
+	}
+	defer unflock(s.journal)
+	if err := s.catchUpLocked(); err != nil {
+		s.log.Error("local executor: dispatch", "err", err)
+		return nil
+	}
+	free := s.slots - s.book.usedCPUs
+	gpus := s.book.freeGPUs(s.gpus)
+	var evs []event
+	var obs []scheduler.Observation
+	s.book.prune()
+	for _, j := range s.book.queue {
+		if free <= 0 {
+			break
+		}
+		jf := j.job
+		running := j.running
+		for i := j.next; i < len(j.els) && free >= jf.CPUs && len(gpus) >= jf.GPUs; i++ {
+			if jf.MaxConcurrent > 0 && running >= jf.MaxConcurrent {
+				break
+			}
+			if !j.startable(i) {
+				continue
+			}
+			el := jf.el(i)
+			started, err := s.startLocked(jf, el, gpus[:jf.GPUs:jf.GPUs])
+			if err != nil {
+				s.log.Error("local executor: start failed", "job", jf.ID, "element", el, "err", err)
+				now := time.Now()
+				evs = append(evs, event{Ev: evEnd, ID: jf.ID, El: el, Owner: s.ownerID,
+					End: &endFile{Status: "failed", Reason: string(scheduler.ReasonNodeFailure), Detail: "could not start: " + err.Error(), Finish: now}})
+				continue
+			}
+			evs = append(evs, started...)
+			free -= jf.CPUs
+			gpus = gpus[jf.GPUs:]
+			running++
+		}
+	}
+	if len(evs) == 0 {
+		return nil
+	}
+	if err := appendEvents(s.journal, evs...); err != nil {
+		s.log.Error("local executor: record starts", "err", err)
+	}
+	err := s.book.catchUp(s.journal, func(j *bookJob, i int, ev *event) {
+		if ev.Owner == s.ownerID || ev.Owner == "" {
+			obs = append(obs, s.elementObservation(j, i))
+		}
+	})
+	if err != nil {
+		s.log.Error("local executor: reading the journal", "err", err)
+	}
+	return obs
+}
+
+// startLocked starts element el of j holding the GPU indices gpus and
+// returns the events that record it: its start, and for an element a dead
+// dispatcher had started already (see claimRun) its end too when it has
+// ended. s.mu and the journal lock are held.
+func (s *Scheduler) startLocked(j *jobFile, el string, gpus []int) ([]event, error) {
+	index := ""
+	n := 0
+	if j.Array {
+		index = el
+		n, _ = strconv.Atoi(el)
+	}
+	runPath := script.ExitFilePath(j.Script, j.ID, n, j.Array)
+	run, claim, err := claimRun(runPath)
 	if err != nil {
 		return nil, err
 	}
-	defer unlock()
-	usedCPUs, usedGPUs, perJob := s.usedSlots()
-	free := s.slots - usedCPUs
-	gpus := freeGPUs(s.gpus, usedGPUs)
-	// The spool's queue is read only when something could start: with
-	// every slot taken (most calls, when jobs wait), nothing can jump it.
-	var waiting []string
-	waitingRead := false
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	mine := make(map[string]bool, len(s.queue))
-	for _, q := range s.queue {
-		mine[q.job.ID] = true
-	}
-	kept := s.queue[:0]
-	blocked := false
-	for _, q := range s.queue {
-		els := q.job.elements()
-		// First in, first out across every process: an older job another
-		// process will start when slots free up goes first.
-		if !blocked && free >= q.job.CPUs && len(gpus) >= q.job.GPUs {
-			if !waitingRead {
-				waiting, waitingRead = s.sp.waiting(), true
-			}
-			var dead []*jobFile
-			blocked, dead = s.olderStartable(waiting, q.job.ID, mine, free, len(gpus), perJob)
-			for _, d := range dead {
-				if !slices.ContainsFunc(orphans, func(o *jobFile) bool { return o.ID == d.ID }) {
-					orphans = append(orphans, d)
-				}
-			}
+	switch claim {
+	case claimRunning, claimEnded:
+		s.log.Info("local executor: element was started by a dispatcher that died before recording it", "job", j.ID, "element", el)
+		evs := []event{{Ev: evStart, ID: j.ID, El: el, Run: runPath, GPUs: gpus}}
+		if claim == claimEnded {
+			evs = append(evs, event{Ev: evEnd, ID: j.ID, El: el, End: s.orphanEnd(j, el, runPath, time.Time{}, memRecord{})})
 		}
-		if blocked {
-			kept = append(kept, q)
-			continue
-		}
-		for q.next < len(els) && free >= q.job.CPUs && len(gpus) >= q.job.GPUs {
-			if q.job.MaxConcurrent > 0 && s.perJob[q.job.ID] >= q.job.MaxConcurrent {
-				break
-			}
-			el := els[q.next]
-			q.next++
-			// A .run file means some process started the element already:
-			// an adopted array has elements its dead owner started.
-			if exists(s.sp.cancelPath(q.job.ID, el)) || exists(s.sp.cancelPath(q.job.ID, "all")) ||
-				exists(s.sp.endPath(q.job.ID, el)) || exists(s.sp.runPath(q.job.ID, el)) {
-				continue
-			}
-			if err := s.startLocked(q.job, el, gpus[:q.job.GPUs:q.job.GPUs]); err != nil {
-				s.log.Error("local executor: start failed", "job", q.job.ID, "element", el, "err", err)
-				now := time.Now()
-				s.sp.writeEnd(q.job.ID, el, endFile{Status: "failed", Detail: "could not start: " + err.Error(), Finish: now})
-				go s.publish(s.observation(q.job, el, scheduler.Failed, scheduler.ReasonNodeFailure, "could not start: "+err.Error(), 0, false, time.Time{}, now))
-				continue
-			}
-			free -= q.job.CPUs
-			gpus = gpus[q.job.GPUs:]
-		}
-		if q.next < len(els) {
-			kept = append(kept, q)
-		} else {
-			os.Remove(s.sp.waitingPath(q.job.ID))
-		}
-	}
-	for i := len(kept); i < len(s.queue); i++ {
-		s.queue[i] = nil
-	}
-	s.queue = kept
-	return orphans, nil
-}
-
-// olderStartable reports whether a job older than id that another process
-// dispatches (not in mine) waits and could start now: then id must wait its
-// turn. Older waiting jobs whose dispatcher died are returned as orphans,
-// for this process to adopt. Called with s.mu and the
-// spool lock held.
-func (s *Scheduler) olderStartable(waiting []string, id string, mine map[string]bool, freeCPUs, freeGPUs int, perJob map[string]int) (blocked bool, orphans []*jobFile) {
-	for _, w := range waiting {
-		if !lessID(w, id) {
-			break
-		}
-		if mine[w] {
-			continue
-		}
-		j, err := s.sp.readJob(w) // fresh: adoption changes the owner
-		if err != nil {
-			continue
-		}
-		if !locked(s.ownerPath(j.Owner)) {
-			// Its submitter ended: this process adopts it, and it still
-			// goes first.
-			orphans = append(orphans, j)
-		}
-		if j.CPUs <= freeCPUs && j.GPUs <= freeGPUs && (j.MaxConcurrent == 0 || perJob[w] < j.MaxConcurrent) {
-			return true, orphans
-		}
-	}
-	return false, orphans
-}
-
-// usedSlots counts the cpus, and lists the GPUs, of running elements in the
-// slot table, and how many elements of each job run, removing entries whose
-// processes are gone (their owner died without cleaning up). The caller
-// holds the spool lock.
-func (s *Scheduler) usedSlots() (cpus int, gpus map[int]bool, perJob map[string]int) {
-	gpus, perJob = make(map[int]bool), make(map[string]int)
-	entries, err := os.ReadDir(filepath.Join(s.sp.dir, "running"))
-	if err != nil {
-		return 0, gpus, perJob
-	}
-	for _, e := range entries {
-		key := e.Name()
-		s.mu.Lock()
-		p := s.running[key]
-		s.mu.Unlock()
-		id, el, ok := strings.Cut(key, ".")
-		if p != nil {
-			cpus += p.job.CPUs
-			for _, g := range p.gpus {
-				gpus[g] = true
-			}
-			perJob[id]++
-			continue
-		}
-		if !ok || !locked(s.sp.runPath(id, el)) {
-			os.Remove(filepath.Join(s.sp.dir, "running", key))
-			continue
-		}
-		b, _ := os.ReadFile(filepath.Join(s.sp.dir, "running", key))
-		n, held := parseSlotEntry(b)
-		cpus += n
-		for _, g := range held {
-			gpus[g] = true
-		}
-		perJob[id]++
-	}
-	return cpus, gpus, perJob
-}
-
-// startLocked starts one element holding the GPU indices gpus; s.mu and
-// the spool lock are held.
-func (s *Scheduler) startLocked(j *jobFile, el string, gpus []int) error {
-	delete(s.elsewhere, j.ID+"."+el) // its end is told by wait
-	runPath := s.sp.runPath(j.ID, el)
-	run, err := os.OpenFile(runPath, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
+		return evs, nil
 	}
 	defer run.Close() // the child keeps its own descriptor, and the lock with it
-	if err := syscall.Flock(int(run.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		return fmt.Errorf("lock %s: %w", runPath, err)
-	}
-	index := ""
-	if j.Array {
-		index = el
-	}
 	stdout, err := openLog(expand(j.Stdout, j.ID, index))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer stdout.Close()
 	stderr := stdout
 	if ep := expand(j.Stderr, j.ID, index); ep != expand(j.Stdout, j.ID, index) {
 		if stderr, err = openLog(ep); err != nil {
-			return err
+			return nil, err
 		}
 		defer stderr.Close()
 	}
@@ -546,7 +545,7 @@ func (s *Scheduler) startLocked(j *jobFile, el string, gpus []int) error {
 	var launchArgs []string
 	if limited {
 		if gateR, gateW, err = os.Pipe(); err != nil {
-			return err
+			return nil, err
 		}
 		defer gateR.Close()
 		defer gateW.Close()
@@ -557,9 +556,8 @@ func (s *Scheduler) startLocked(j *jobFile, el string, gpus []int) error {
 		if j.Walltime > 0 {
 			wall = deadline(time.Now(), j.Walltime)
 		}
-		n, _ := strconv.Atoi(index)
 		launchArgs = []string{"-c", launcher, j.Script, strconv.FormatInt(wall, 10), strconv.Itoa(graceSeconds(s.grace)),
-			s.sp.timeoutPath(j.ID, el), script.ExitFilePath(j.Script, j.ID, n, j.Array)}
+			s.sp.timeoutPath(j.ID, el), runPath}
 	}
 	newCmd := func() *exec.Cmd {
 		cmd := exec.Command(j.Script)
@@ -588,16 +586,17 @@ func (s *Scheduler) startLocked(j *jobFile, el string, gpus []int) error {
 	}
 	if err != nil {
 		mem.removeCgroup(0)
-		return err
+		return nil, err
 	}
 	if limited {
 		if mem.Cgroup != "" {
 			if err := writeCgroup(filepath.Join(mem.Cgroup, "cgroup.procs"), strconv.Itoa(cmd.Process.Pid)); err != nil {
 				// Made, but not enterable (cgroup v2 wants write access
 				// to the common ancestor's cgroup.procs): not a place.
-				s.log.Info("local executor: cannot move jobs into cgroups here", "dir", filepath.Dir(mem.Cgroup), "err", err)
+				dir := filepath.Dir(mem.Cgroup)
+				s.log.Info("local executor: cannot move jobs into cgroups here", "dir", dir, "err", err)
 				mem.removeCgroup(0)
-				s.mem.places = slices.DeleteFunc(s.mem.places, func(h hierarchy) bool { return h.dir == filepath.Dir(mem.Cgroup) })
+				s.mem.places = slices.DeleteFunc(s.mem.places, func(h hierarchy) bool { return h.dir == dir })
 				s.mem.why = err.Error()
 				mem = withoutCgroup(mem, err.Error())
 			}
@@ -606,24 +605,55 @@ func (s *Scheduler) startLocked(j *jobFile, el string, gpus []int) error {
 		// write it, it reads end of file and exits 125.
 		fmt.Fprintln(gateW, mem.ulimitKiB())
 		gateW.Close()
-		if j.Memory > 0 {
-			if err := s.sp.writeMem(j.ID, el, mem); err != nil {
-				s.log.Warn("local executor: record the memory limit", "job", j.ID, "err", err)
-			}
-		}
 	}
 	now := time.Now()
-	fmt.Fprintf(run, "%d %d\n", cmd.Process.Pid, now.UnixNano())
-	key := j.ID + "." + el
-	if err := os.WriteFile(filepath.Join(s.sp.dir, "running", key), slotEntry(j.CPUs, gpus), 0o600); err != nil {
-		s.log.Warn("local executor: slot table entry", "err", err)
+	ev := event{Ev: evStart, ID: j.ID, El: el, Owner: s.ownerID, Pid: cmd.Process.Pid, Start: now, GPUs: gpus, Run: runPath}
+	if j.Memory > 0 {
+		ev.Mem = &mem
 	}
-	p := &proc{job: j, el: el, start: now, cmd: cmd, gpus: gpus, mem: mem}
-	s.running[key] = p
-	s.perJob[j.ID]++
-	go s.publish(s.observation(j, el, scheduler.Running, "", "", 0, false, now, time.Time{}))
+	p := &proc{job: j, el: el, start: now, cmd: cmd, mem: mem}
+	s.running[j.ID+"."+el] = p
 	go s.wait(p)
-	return nil
+	return []event{ev}, nil
+}
+
+// claimRun outcomes.
+const (
+	claimFresh   = iota // the run file is new (or was left by a start that never ran), and locked
+	claimRunning        // a process of the element holds its run file: it runs
+	claimEnded          // the element ran and recorded its exit status
+)
+
+// claimRun creates and locks an element's run file, which the element's
+// processes inherit (the lock is their liveness) and its script's trap
+// writes its exit status into. A run file that exists already was made by
+// a dispatcher that died between starting the element and recording the
+// start: locked, the element runs; with an exit status, it ran; empty and
+// unlocked, it never ran, and is claimed afresh.
+func claimRun(path string) (*os.File, int, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err == nil {
+		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+			f.Close()
+			return nil, 0, fmt.Errorf("lock %s: %w", path, err)
+		}
+		return f, claimFresh, nil
+	}
+	if !os.IsExist(err) {
+		return nil, 0, err
+	}
+	if f, err = os.OpenFile(path, os.O_RDWR, 0); err != nil {
+		return nil, 0, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, claimRunning, nil
+	}
+	if fi, err := f.Stat(); err == nil && fi.Size() > 0 {
+		f.Close()
+		return nil, claimEnded, nil
+	}
+	return f, claimFresh, nil
 }
 
 func openLog(path string) (*os.File, error) {
@@ -639,8 +669,8 @@ func expand(p, id, index string) string {
 	return strings.ReplaceAll(p, "{index}", index)
 }
 
-// wait reaps one element, records how it ended and frees its slot. Its
-// owner is the Scheduler; it ends when the job's main process does.
+// wait reaps one element and records how it ended. Its owner is the
+// Scheduler; it ends when the job's main process does, also after Close.
 func (s *Scheduler) wait(p *proc) {
 	err := p.cmd.Wait()
 	now := time.Now()
@@ -662,21 +692,31 @@ func (s *Scheduler) wait(p *proc) {
 	if code != 0 {
 		status, reason = scheduler.Failed, scheduler.ReasonExitCode
 	}
-	status, reason, detail = s.settle(p.job, p.el, p.mem, status, reason, detail)
-	if err := s.sp.writeEnd(p.job.ID, p.el, endFile{Status: string(status), Reason: string(reason), Exit: code, HasExit: code >= 0, Detail: detail, Start: p.start, Finish: now}); err != nil {
-		s.log.Error("local executor: record end", "job", p.job.ID, "err", err)
-	}
-	key := p.job.ID + "." + p.el
-	os.Remove(filepath.Join(s.sp.dir, "running", key))
 	s.mu.Lock()
-	delete(s.running, key)
-	s.perJob[p.job.ID]--
-	if s.perJob[p.job.ID] <= 0 {
-		delete(s.perJob, p.job.ID)
+	var obs []scheduler.Observation
+	if err := s.lockJournal(); err != nil {
+		s.log.Error("local executor: record end", "job", p.job.ID, "err", err)
+	} else {
+		s.catchUpLocked()
+		status, reason, detail = s.settle(p.job, p.el, p.mem, status, reason, detail)
+		end := &endFile{Status: string(status), Reason: string(reason), Exit: code, HasExit: code >= 0, Detail: detail, Start: p.start, Finish: now}
+		if err := appendEvents(s.journal, event{Ev: evEnd, ID: p.job.ID, El: p.el, Owner: s.ownerID, End: end}); err != nil {
+			s.log.Error("local executor: record end", "job", p.job.ID, "err", err)
+		}
+		s.book.catchUp(s.journal, func(j *bookJob, i int, ev *event) {
+			if ev.Ev == evEnd && ev.ID == p.job.ID && ev.El == p.el {
+				obs = append(obs, s.elementObservation(j, i))
+			}
+		})
+		unflock(s.journal)
+	}
+	delete(s.running, p.job.ID+"."+p.el)
+	if s.closed && len(s.running) == 0 {
+		s.releaseLocked()
 	}
 	s.mu.Unlock()
 	s.wake()
-	s.publish(s.observation(p.job, p.el, status, reason, detail, code, code >= 0, p.start, now))
+	s.publishAll(obs)
 	if p.mem.Cgroup != "" {
 		// A walltime watchdog leaves the cgroup within a second of the
 		// job's end; processes the job left behind keep it until a sweep.
@@ -692,13 +732,14 @@ func (s *Scheduler) wait(p *proc) {
 // cannot say: the walltime watchdog's marker (failed/timeout, whatever the
 // status: the job was stopped), a cancel (killed), and for a failed
 // element its memory limit: out_of_memory when the OOM killer struck in its
-// cgroup, else a note of the limit when it was an RLIMIT_AS or none.
+// cgroup, else a note of the limit when it was an RLIMIT_AS or none. s.mu
+// is held.
 func (s *Scheduler) settle(j *jobFile, el string, mem memRecord, st scheduler.Status, r scheduler.Reason, detail string) (scheduler.Status, scheduler.Reason, string) {
 	switch {
 	case exists(s.sp.timeoutPath(j.ID, el)):
 		return scheduler.Failed, scheduler.ReasonTimeout, fmt.Sprintf("walltime limit of %s reached: stopped with SIGTERM to its processes, SIGKILL %ds later if still running",
 			scheduler.FormatHHMMSS(j.Walltime), graceSeconds(s.grace))
-	case s.cancelled(j.ID, el):
+	case s.cancelledLocked(j.ID, el):
 		return scheduler.Killed, scheduler.ReasonCancelled, "cancelled"
 	case st != scheduler.Failed || mem.Bytes == 0:
 		return st, r, detail
@@ -720,8 +761,27 @@ func joinDetail(a, b string) string {
 	return a + "; " + b
 }
 
-func (s *Scheduler) cancelled(id, el string) bool {
-	return exists(s.sp.cancelPath(id, el)) || exists(s.sp.cancelPath(id, "all"))
+// elemLocked finds element el of job id in the book. s.mu is held.
+func (s *Scheduler) elemLocked(id, el string) *elem {
+	j := s.book.jobs[id]
+	if j == nil {
+		return nil
+	}
+	i, ok := j.job.slot(el)
+	if !ok {
+		return nil
+	}
+	return &j.els[i]
+}
+
+func (s *Scheduler) cancelledLocked(id, el string) bool {
+	e := s.elemLocked(id, el)
+	return e != nil && e.cancelled
+}
+
+func (s *Scheduler) endedLocked(id, el string) bool {
+	e := s.elemLocked(id, el)
+	return e != nil && e.ended
 }
 
 func (s *Scheduler) observation(j *jobFile, el string, st scheduler.Status, r scheduler.Reason, detail string, code int, hasExit bool, start, finish time.Time) scheduler.Observation {
@@ -738,103 +798,53 @@ func (s *Scheduler) observation(j *jobFile, el string, st scheduler.Status, r sc
 	return o
 }
 
-// Poll implements scheduler.Scheduler by reading the spool. Pending jobs
-// whose owning process is gone are adopted and dispatched from here on.
+// elementObservation is what the book says of element i of j.
+func (s *Scheduler) elementObservation(j *bookJob, i int) scheduler.Observation {
+	e := &j.els[i]
+	el := j.job.el(i)
+	switch {
+	case e.ended:
+		return s.endObservation(j.job, el, e.end)
+	case e.started:
+		return s.observation(j.job, el, scheduler.Running, "", "", 0, false, e.start, time.Time{})
+	}
+	return s.observation(j.job, el, scheduler.Pending, "", "", 0, false, time.Time{}, time.Time{})
+}
+
+// Poll implements scheduler.Scheduler by reading the journal. Elements
+// whose processes ended while nobody was there to record it are settled
+// from their exit status here, and waiting jobs are started when no
+// dispatcher is left.
 func (s *Scheduler) Poll(ctx context.Context, q scheduler.Query) ([]scheduler.Observation, error) {
-	entries, err := os.ReadDir(filepath.Join(s.sp.dir, "jobs"))
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	news, err := s.news()
 	if err != nil {
-		return nil, fmt.Errorf("local executor spool: %w", err)
-	}
-	var out []scheduler.Observation
-	for _, e := range entries {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		id := e.Name()
-		s.mu.Lock()
-		fin, isFinished := s.finished[id]
-		j := s.jobs[id]
 		s.mu.Unlock()
-		if isFinished {
-			if q.Prefix == "" || (len(fin) > 0 && strings.HasPrefix(fin[0].Name, q.Prefix)) {
-				out = append(out, fin...)
-			}
+		return nil, err
+	}
+	news = append(news, s.settleOrphans()...)
+	news = append(news, s.dispatchLocked()...)
+	var out []scheduler.Observation
+	for _, j := range s.book.order {
+		if q.Prefix != "" && !strings.HasPrefix(j.job.Name, q.Prefix) {
 			continue
 		}
-		if j == nil {
-			if j, err = s.sp.readJob(id); err != nil {
-				continue // being written, or not a job directory
-			}
-			s.mu.Lock()
-			s.jobs[id] = j
-			s.mu.Unlock()
+		for i := range j.els {
+			out = append(out, s.elementObservation(j, i))
 		}
-		if q.Prefix != "" && !strings.HasPrefix(j.Name, q.Prefix) {
-			continue
-		}
-		obs, allEnded, orphan := s.inspect(j)
-		out = append(out, obs...)
-		if allEnded {
-			s.mu.Lock()
-			s.finished[id] = obs
-			s.mu.Unlock()
-		} else if orphan {
-			s.adopt(j)
+		if j.left > 0 {
+			s.watch[j.job.ID] = true
 		}
 	}
+	s.mu.Unlock()
+	s.publishAll(news)
 	return out, nil
 }
 
-// inspect reads one job's elements from the spool.
-func (s *Scheduler) inspect(j *jobFile) (obs []scheduler.Observation, allEnded, orphan bool) {
-	allEnded = true
-	for _, el := range j.elements() {
-		if end, ok := s.sp.readEnd(j.ID, el); ok {
-			s.mu.Lock()
-			delete(s.elsewhere, j.ID+"."+el)
-			s.mu.Unlock()
-			obs = append(obs, s.endObservation(j, el, end))
-			continue
-		}
-		s.mu.Lock()
-		p := s.running[j.ID+"."+el]
-		s.mu.Unlock()
-		runPath := s.sp.runPath(j.ID, el)
-		if p == nil && exists(runPath) && !locked(runPath) && readPid(runPath) == 0 {
-			s.clearUnstarted(j, el)
-		}
-		switch {
-		case p != nil:
-			allEnded = false
-			obs = append(obs, s.observation(j, el, scheduler.Running, "", "", 0, false, p.start, time.Time{}))
-		case exists(runPath) && locked(runPath):
-			allEnded = false
-			obs = append(obs, s.observation(j, el, scheduler.Running, "", "", 0, false, runStart(runPath), time.Time{}))
-			// Watched for its end (at most the slots' worth of elements;
-			// waiting ones are seen running at a later poll first).
-			s.mu.Lock()
-			s.elsewhere[j.ID+"."+el] = elementRef{j, el}
-			s.mu.Unlock()
-		case exists(runPath):
-			// Started, and every process of it is gone, but nobody waited
-			// for it (its submitter died): the script's exit file tells.
-			obs = append(obs, s.endOrphan(j, el, runStart(runPath)))
-		case s.cancelled(j.ID, el):
-			now := time.Now()
-			s.sp.writeEnd(j.ID, el, endFile{Status: "killed", Detail: "cancelled before it started", Finish: now})
-			obs = append(obs, s.observation(j, el, scheduler.Killed, scheduler.ReasonCancelled, "cancelled before it started", 0, false, time.Time{}, now))
-		default:
-			allEnded = false
-			obs = append(obs, s.observation(j, el, scheduler.Pending, "", "", 0, false, time.Time{}, time.Time{}))
-			if j.Owner != s.ownerID && !locked(s.ownerPath(j.Owner)) {
-				orphan = true
-			}
-		}
-	}
-	return obs, allEnded, orphan
-}
-
-// endObservation is how element el of j ended, from its .end file.
+// endObservation is how element el of j ended.
 func (s *Scheduler) endObservation(j *jobFile, el string, end endFile) scheduler.Observation {
 	st := scheduler.Status(end.Status)
 	r := scheduler.ReasonNone
@@ -853,76 +863,70 @@ func (s *Scheduler) endObservation(j *jobFile, el string, end endFile) scheduler
 	return s.observation(j, el, st, r, end.Detail, end.Exit, end.HasExit, end.Start, end.Finish)
 }
 
-// tellEnds publishes the ends of the elements other processes run that a
-// poll saw (elsewhere), as soon as their .end file is there.
-func (s *Scheduler) tellEnds() {
-	s.mu.Lock()
-	refs := make([]elementRef, 0, len(s.elsewhere))
-	for _, r := range s.elsewhere {
-		refs = append(refs, r)
+// settleOrphans records the ends of running elements whose processes are
+// gone and whose starter will not record them (it died, or was closed and
+// its own processes ended): from the exit status their trap wrote in the
+// run file. s.mu is held; the returned observations are to be published.
+func (s *Scheduler) settleOrphans() []scheduler.Observation {
+	type orphan struct {
+		j *bookJob
+		i int
 	}
-	s.mu.Unlock()
-	for _, r := range refs {
-		end, ok := s.sp.readEnd(r.job.ID, r.el)
-		if !ok {
+	var found []orphan
+	for _, j := range s.book.order {
+		if j.running == 0 {
 			continue
 		}
-		s.mu.Lock()
-		delete(s.elsewhere, r.job.ID+"."+r.el)
-		s.mu.Unlock()
-		s.publish(s.endObservation(r.job, r.el, end))
+		for i := range j.els {
+			e := &j.els[i]
+			if !e.running() || s.running[j.job.ID+"."+j.job.el(i)] != nil {
+				continue
+			}
+			if (e.owner == "" || !locked(s.sp.ownerPath(e.owner))) && !locked(e.run) {
+				found = append(found, orphan{j, i})
+			}
+		}
 	}
+	if len(found) == 0 {
+		return nil
+	}
+	if err := s.lockJournal(); err != nil {
+		return nil
+	}
+	defer unflock(s.journal)
+	s.catchUpLocked()
+	var evs []event
+	for _, o := range found {
+		e := &o.j.els[o.i]
+		if e.ended || locked(e.run) {
+			continue // settled meanwhile, or its starter's wait is at it
+		}
+		el := o.j.job.el(o.i)
+		evs = append(evs, event{Ev: evEnd, ID: o.j.job.ID, El: el, Owner: s.ownerID, End: s.orphanEnd(o.j.job, el, e.exit, e.start, e.mem)})
+	}
+	if len(evs) == 0 {
+		return nil
+	}
+	if err := appendEvents(s.journal, evs...); err != nil {
+		s.log.Error("local executor: record ends", "err", err)
+		return nil
+	}
+	var obs []scheduler.Observation
+	s.book.catchUp(s.journal, func(j *bookJob, i int, ev *event) {
+		if ev.Owner == s.ownerID && s.watch[j.job.ID] {
+			obs = append(obs, s.elementObservation(j, i))
+		}
+	})
+	return obs
 }
 
-func runStart(path string) time.Time {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return time.Time{}
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 2 {
-		return time.Time{}
-	}
-	ns, err := strconv.ParseInt(f[1], 10, 64)
-	if err != nil {
-		return time.Time{}
-	}
-	return time.Unix(0, ns)
-}
-
-// clearUnstarted removes the .run file of an element whose starter died
-// before starting it, so that the element is pending (and adoptable) again
-// instead of failed. The file is created, locked and given the pid under the
-// spool lock, so once we hold that lock, an unlocked file without a pid and
-// without an exit status means the process never ran.
-func (s *Scheduler) clearUnstarted(j *jobFile, el string) {
-	unlock, err := s.sp.lock()
-	if err != nil {
-		return
-	}
-	defer unlock()
-	rp := s.sp.runPath(j.ID, el)
-	if !exists(rp) || locked(rp) || readPid(rp) != 0 || exists(s.sp.endPath(j.ID, el)) {
-		return
-	}
-	index, _ := strconv.Atoi(el)
-	if _, ok := script.ReadExitFile(script.ExitFilePath(j.Script, j.ID, index, j.Array)); ok {
-		return
-	}
-	os.Remove(rp)
-	s.log.Info("local executor: element was never started by its dead owner; pending again", "job", j.ID, "element", el)
-}
-
-// endOrphan settles an element that ran to its end with no one waiting.
-func (s *Scheduler) endOrphan(j *jobFile, el string, start time.Time) scheduler.Observation {
-	index, inArray := 0, j.Array
-	if inArray {
-		index, _ = strconv.Atoi(el)
-	}
-	now := time.Now()
-	end := endFile{Start: start, Finish: now}
+// orphanEnd is how an element that ran with no one waiting for it ended:
+// what its script's trap wrote in its exit file (its run file). s.mu is
+// held.
+func (s *Scheduler) orphanEnd(j *jobFile, el, exitPath string, start time.Time, mem memRecord) *endFile {
+	end := &endFile{Start: start, Finish: time.Now()}
 	var reason scheduler.Reason
-	if ex, ok := script.ReadExitFile(script.ExitFilePath(j.Script, j.ID, index, inArray)); ok {
+	if ex, ok := script.ReadExitFile(exitPath); ok {
 		end.Exit, end.HasExit = ex.Code, true
 		switch {
 		case ex.Signal != 0:
@@ -937,91 +941,87 @@ func (s *Scheduler) endOrphan(j *jobFile, el string, start time.Time) scheduler.
 		end.Status, reason = "failed", scheduler.ReasonNodeFailure
 		end.Detail = "the job's processes ended without recording an exit status (killed by SIGKILL, the OOM killer, or a reboot?)"
 	}
-	mem, _ := s.sp.readMem(j.ID, el)
 	st, reason, detail := s.settle(j, el, mem, scheduler.Status(end.Status), reason, end.Detail)
 	end.Status, end.Reason, end.Detail = string(st), string(reason), detail
-	s.sp.writeEnd(j.ID, el, end)
 	mem.removeCgroup(0)
-	return s.observation(j, el, scheduler.Status(end.Status), reason, end.Detail, end.Exit, end.HasExit, end.Start, end.Finish)
-}
-
-// adopt takes over dispatching a job whose owner died, unless another
-// process did so first.
-func (s *Scheduler) adopt(j *jobFile) {
-	unlock, err := s.sp.lock()
-	if err != nil {
-		return
-	}
-	defer unlock()
-	cur, err := s.sp.readJob(j.ID)
-	if err != nil || cur.Owner == s.ownerID || (cur.Owner != j.Owner && locked(s.ownerPath(cur.Owner))) {
-		return
-	}
-	cur.Owner = s.ownerID
-	if err := s.sp.writeJob(cur); err != nil {
-		return
-	}
-	s.mu.Lock()
-	s.jobs[j.ID] = cur
-	s.queue = append(s.queue, &queued{job: cur})
-	sort.SliceStable(s.queue, func(a, b int) bool { return lessID(s.queue[a].job.ID, s.queue[b].job.ID) })
-	s.mu.Unlock()
-	s.log.Info("local executor: adopted pending job of a process that ended", "job", j.ID)
-	s.wake()
-}
-
-func lessID(a, b string) bool {
-	na, _ := strconv.Atoi(a)
-	nb, _ := strconv.Atoi(b)
-	return na < nb
+	return end
 }
 
 // Cancel implements scheduler.Scheduler: pending elements never start;
 // running ones get SIGTERM on their whole process group, then SIGKILL after
 // the grace period.
 func (s *Scheduler) Cancel(ctx context.Context, req scheduler.CancelRequest) error {
-	type victim struct{ id, el string }
+	type victim struct {
+		pid int
+		run string
+	}
 	var victims []victim
-	unlock, err := s.sp.lock()
+	var obs []scheduler.Observation
+	s.mu.Lock()
+	err := func() error {
+		if err := s.lockJournal(); err != nil {
+			return err
+		}
+		defer unflock(s.journal)
+		if err := s.catchUpLocked(); err != nil {
+			return err
+		}
+		var evs []event
+		now := time.Now()
+		for _, t := range req.Targets {
+			j := s.book.jobs[t.ID]
+			if j == nil {
+				return fmt.Errorf("local executor: cancel %s: %w", t.ID, scheduler.ErrNotFound)
+			}
+			first, last := 0, len(j.els)-1
+			if t.InArray {
+				i, ok := j.job.slot(strconv.Itoa(t.Index))
+				if !ok {
+					return fmt.Errorf("local executor: cancel %s[%d]: %w", t.ID, t.Index, scheduler.ErrNotFound)
+				}
+				first, last = i, i
+				evs = append(evs, event{Ev: evCancel, ID: t.ID, El: j.job.el(i)})
+			} else {
+				evs = append(evs, event{Ev: evCancel, ID: t.ID})
+			}
+			for i := first; i <= last; i++ {
+				e := &j.els[i]
+				switch {
+				case e.ended:
+				case e.started:
+					victims = append(victims, victim{e.pid, e.run})
+				default:
+					evs = append(evs, event{Ev: evEnd, ID: t.ID, El: j.job.el(i), Owner: s.ownerID,
+						End: &endFile{Status: "killed", Detail: "cancelled before it started", Finish: now}})
+				}
+			}
+		}
+		if err := appendEvents(s.journal, evs...); err != nil {
+			return fmt.Errorf("local executor: cancel: %w", err)
+		}
+		return s.book.catchUp(s.journal, func(j *bookJob, i int, ev *event) {
+			if ev.Ev == evEnd && s.watch[j.job.ID] {
+				obs = append(obs, s.elementObservation(j, i))
+			}
+		})
+	}()
+	s.mu.Unlock()
 	if err != nil {
 		return err
 	}
-	for _, t := range req.Targets {
-		j, err := s.sp.readJob(t.ID)
-		if err != nil {
-			unlock()
-			return fmt.Errorf("local executor: cancel %s: %w", t.ID, scheduler.ErrNotFound)
-		}
-		els := j.elements()
-		if t.InArray {
-			els = []string{strconv.Itoa(t.Index)}
-		} else {
-			os.Remove(s.sp.waitingPath(t.ID)) // nothing of it is to start
-		}
-		for _, el := range els {
-			if exists(s.sp.endPath(t.ID, el)) {
-				continue
-			}
-			if err := os.WriteFile(s.sp.cancelPath(t.ID, el), nil, 0o600); err != nil {
-				unlock()
-				return fmt.Errorf("local executor: cancel %s: %w", t.ID, err)
-			}
-			victims = append(victims, victim{t.ID, el})
-		}
-	}
-	unlock()
+	s.publishAll(obs)
 	var pgids []int
 	for _, v := range victims {
-		rp := s.sp.runPath(v.id, v.el)
-		if pid := readPid(rp); pid > 0 && locked(rp) {
-			syscall.Kill(-pid, syscall.SIGTERM)
-			pgids = append(pgids, pid)
+		if v.pid > 0 && locked(v.run) {
+			syscall.Kill(-v.pid, syscall.SIGTERM)
+			pgids = append(pgids, v.pid)
+		} else if v.pid == 0 {
+			s.log.Warn("local executor: cannot signal an element whose start was not recorded", "run", v.run)
 		}
 	}
 	deadline := time.Now().Add(s.grace)
 	for _, v := range victims {
-		rp := s.sp.runPath(v.id, v.el)
-		for exists(rp) && locked(rp) && time.Now().Before(deadline) {
+		for locked(v.run) && time.Now().Before(deadline) {
 			select {
 			case <-ctx.Done():
 				return ctx.Err()

@@ -196,16 +196,46 @@ func maxOverlap(t *testing.T, path string) (peak int, starts map[string]string) 
 	return peak, starts
 }
 
-// slotEntries counts the entries of the running/ slot table (with prefix).
+// slotEntries counts the running elements in the journal (of the job
+// with id prefix+".", or of every job for "").
 func slotEntries(s *Scheduler, prefix string) int {
-	ents, _ := os.ReadDir(filepath.Join(s.sp.dir, "running"))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.catchUpLocked()
 	n := 0
-	for _, e := range ents {
-		if strings.HasPrefix(e.Name(), prefix) {
-			n++
+	for _, j := range s.book.order {
+		if prefix == "" || j.job.ID+"." == prefix {
+			n += j.running
 		}
 	}
 	return n
+}
+
+// elemOf is element el of job id as the journal says now.
+func elemOf(s *Scheduler, id, el string) elem {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.catchUpLocked()
+	if e := s.elemLocked(id, el); e != nil {
+		return *e
+	}
+	return elem{}
+}
+
+// pidOf is the process (group) id of a started element, 0 before.
+func pidOf(s *Scheduler, id, el string) int { return elemOf(s, id, el).pid }
+
+// runFile is where element el of job id has its run file (and exit status).
+func runFile(s *Scheduler, id, el string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.catchUpLocked()
+	j := s.book.jobs[id]
+	if j == nil {
+		return filepath.Join(s.sp.dir, "no-such-job")
+	}
+	n, _ := strconv.Atoi(el)
+	return script.ExitFilePath(j.job.Script, id, n, j.job.Array)
 }
 
 func TestManyJobs(t *testing.T) {
@@ -367,7 +397,7 @@ func TestCancelKillsProcessTree(t *testing.T) {
 			})
 			var pgid int
 			waitFor(t, "the job's pid in its run file", func() bool {
-				pgid = readPid(e.s.sp.runPath(id, "job"))
+				pgid = pidOf(e.s, id, "job")
 				return pgid > 0
 			})
 			if !groupAlive(pgid) {
@@ -399,7 +429,7 @@ func TestCancelPending(t *testing.T) {
 	blocker := e.submit("blocker", "sleep 300", nil)
 	pending := e.submit("pending", "touch started", nil)
 	arr := e.submit("arr", "touch started-$ARRAY_INDEX", &scheduler.Array{First: 1, Last: 3})
-	waitFor(t, "the blocker to run", func() bool { return locked(e.s.sp.runPath(blocker, "job")) })
+	waitFor(t, "the blocker to run", func() bool { return locked(runFile(e.s, blocker, "job")) })
 	ctx := context.Background()
 	err := e.s.Cancel(ctx, scheduler.CancelRequest{Targets: []scheduler.Target{{ID: pending}, {ID: arr, Index: 2, InArray: true}}})
 	if err != nil {
@@ -647,7 +677,7 @@ func TestCrashedSubmitterJobsAreAdopted(t *testing.T) {
 	}
 }
 
-// A submitter killed inside its start sequence leaves a .run file that no
+// A dispatcher killed inside its start sequence leaves a run file that no
 // process ever held: the element must run, not be declared failed.
 func TestElementNeverStartedByDeadOwnerRuns(t *testing.T) {
 	t.Parallel()
@@ -662,14 +692,14 @@ func TestElementNeverStartedByDeadOwnerRuns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the blocker to run", func() bool { return locked(s1.sp.runPath(blocker, "job")) })
+	waitFor(t, "the blocker to run", func() bool { return locked(runFile(s1, blocker, "job")) })
 	id, err := submitTo(ctx, s1, w, wd, "victim", "exit 5", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// What a SIGKILL between creating the run file and starting the
 	// process leaves behind.
-	if err := os.WriteFile(s1.sp.runPath(id, "job"), nil, 0o644); err != nil {
+	if err := os.WriteFile(runFile(s1, id, "job"), nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if err := s1.Close(); err != nil {
@@ -690,11 +720,11 @@ func TestSubmitStartsAtOnceWhenASlotIsFree(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, 1)
 	first := e.submit("first", "sleep 30", nil)
-	if !exists(e.s.sp.runPath(first, "job")) {
+	if !elemOf(e.s, first, "job").started {
 		t.Fatal("job submitted with a free slot had not started when Submit returned")
 	}
 	second := e.submit("second", "true", nil)
-	if exists(e.s.sp.runPath(second, "job")) {
+	if elemOf(e.s, second, "job").started {
 		t.Fatal("job submitted with no free slot started anyway")
 	}
 	if err := e.s.Cancel(context.Background(), scheduler.CancelRequest{Targets: []scheduler.Target{{ID: first}, {ID: second}}}); err != nil {

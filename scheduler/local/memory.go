@@ -37,8 +37,8 @@ import (
 // the limit fails inside the program, which sees it as an error of its
 // own; capi cannot tell that from other failures, so such a job is
 // failed/exit_code with a detail naming the limit and how it was applied.
-// jobs/{id}/{el}.mem records, for every element with a memory limit, which
-// mechanism applied and why a better one did not.
+// The element's start in the journal records, for every element with a
+// memory limit, which mechanism applied and why a better one did not.
 
 // memKind is how an element's memory limit was applied.
 type memKind string
@@ -50,7 +50,7 @@ const (
 	memNone    memKind = "none"
 )
 
-// memRecord is jobs/{id}/{el}.mem.
+// memRecord is how an element's memory limit applied.
 type memRecord struct {
 	Kind   memKind `json:"kind"`
 	Bytes  int64   `json:"bytes"`
@@ -272,7 +272,7 @@ func (s *Scheduler) cgroupPrefix() string {
 }
 
 // limitMemory prepares an element's memory limit before it starts: its
-// cgroup, made and limited, or the fallback. s.mu and the spool lock are
+// cgroup, made and limited, or the fallback. s.mu and the journal lock are
 // held.
 func (s *Scheduler) limitMemory(j *jobFile, el string) memRecord {
 	rec := memRecord{Bytes: j.Memory}
@@ -333,11 +333,11 @@ func (m memRecord) removeCgroup(patience time.Duration) {
 
 // sweepCgroups removes emptied job cgroups: this spool's once their
 // element has ended (and its end, which may read the cgroup's OOM kills,
-// is written), and other spools' a while after they were made, so that the
+// is recorded), and other spools' a while after they were made, so that the
 // cgroups of a spool that was deleted (a test's state dir, a reset) do
-// not pile up. rmdir fails on a cgroup that still holds processes. The
-// spool lock is held, so none of this spool's elements is between making
-// its cgroup and entering it.
+// not pile up. rmdir fails on a cgroup that still holds processes. s.mu
+// and the journal lock are held, so none of this spool's elements is
+// between making its cgroup and entering it.
 func (s *Scheduler) sweepCgroups() {
 	prefix := s.cgroupPrefix()
 	for _, h := range s.mem.places {
@@ -351,7 +351,7 @@ func (s *Scheduler) sweepCgroups() {
 			}
 			dir := filepath.Join(h.dir, e.Name())
 			if rest, ours := strings.CutPrefix(e.Name(), prefix); ours {
-				if id, el, ok := strings.Cut(rest, "."); ok && exists(s.sp.endPath(id, el)) {
+				if id, el, ok := strings.Cut(rest, "."); ok && s.endedLocked(id, el) {
 					os.Remove(dir)
 				}
 				continue

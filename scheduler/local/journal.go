@@ -1,0 +1,425 @@
+package local
+
+import (
+	"bytes"
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+)
+
+// The spool's record of jobs is one append-only journal of events, the way
+// LSF's mbatchd keeps lsb.events: a submission, an element's start, its end
+// and a cancel are each one JSON line, appended with a single write under
+// the journal's flock. Every process replays the journal into a book (the
+// jobs and their elements' states) and then reads only what was appended
+// since. An event costs an append to a file that exists; the layout it
+// replaced made about ten files per job, and creating a file (an inode) is
+// what a local job's overhead was made of on a disk (0.2–0.5 ms each on
+// ext4, against microseconds for an append).
+
+// jobFile is a submission, as the journal's submit event carries it.
+type jobFile struct {
+	ID            string        `json:"id"`
+	Name          string        `json:"name"`
+	Script        string        `json:"script"`
+	WorkDir       string        `json:"work_dir"`
+	Stdout        string        `json:"stdout"`
+	Stderr        string        `json:"stderr"`
+	CPUs          int           `json:"cpus"`
+	GPUs          int           `json:"gpus,omitempty"`
+	Memory        int64         `json:"memory,omitempty"` // bytes
+	Walltime      time.Duration `json:"walltime,omitempty"`
+	Array         bool          `json:"array"`
+	First         int           `json:"first"`
+	Last          int           `json:"last"`
+	MaxConcurrent int           `json:"max_concurrent"`
+	Owner         string        `json:"owner"`
+	Submitted     time.Time     `json:"submitted"`
+	Token         string        `json:"token,omitempty"`
+}
+
+// size is the number of elements: 1 for a single job.
+func (j *jobFile) size() int {
+	if !j.Array {
+		return 1
+	}
+	return j.Last - j.First + 1
+}
+
+// el names element i (0-based): "job" for a single job, else its index.
+func (j *jobFile) el(i int) string {
+	if !j.Array {
+		return "job"
+	}
+	return strconv.Itoa(j.First + i)
+}
+
+// slot is the position of element el, false when j has no such element.
+func (j *jobFile) slot(el string) (int, bool) {
+	if !j.Array {
+		return 0, el == "job"
+	}
+	n, err := strconv.Atoi(el)
+	if err != nil || n < j.First || n > j.Last {
+		return 0, false
+	}
+	return n - j.First, true
+}
+
+// endFile is how an element ended.
+type endFile struct {
+	Status string `json:"status"` // done, failed, killed
+	// Reason, when set, is why it ended so: timeout, out_of_memory. When
+	// empty it follows from Status and HasExit.
+	Reason  string    `json:"reason,omitempty"`
+	Exit    int       `json:"exit"`
+	HasExit bool      `json:"has_exit"`
+	Detail  string    `json:"detail,omitempty"`
+	Start   time.Time `json:"start,omitzero"`
+	Finish  time.Time `json:"finish"`
+}
+
+// Event kinds.
+const (
+	evSubmit = "submit"
+	evStart  = "start"
+	evEnd    = "end"
+	evCancel = "cancel"
+)
+
+// event is one line of the journal.
+type event struct {
+	Ev string `json:"ev"`
+	ID string `json:"id"`
+	// El is the element ("job", or the array index); a cancel without one
+	// is of every element.
+	El  string   `json:"el,omitempty"`
+	Job *jobFile `json:"job,omitempty"` // submit
+	// Owner is the Scheduler instance that wrote a start or end.
+	Owner string `json:"owner,omitempty"`
+	// A start's process (and process group) id, time, GPUs, run file and
+	// memory limit. Pid 0: started by a dispatcher that died before it
+	// could record the start (see claimRun).
+	Pid   int        `json:"pid,omitempty"`
+	Start time.Time  `json:"start,omitzero"`
+	GPUs  []int      `json:"gpus,omitempty"`
+	Run   string     `json:"run,omitempty"`
+	Mem   *memRecord `json:"mem,omitempty"`
+	// Exit is where the element's exit status is written when that is
+	// not its run file (elements started by a capi before the journal).
+	Exit string   `json:"exit,omitempty"`
+	End  *endFile `json:"end,omitempty"` // end
+}
+
+// elem is an element's state in the book.
+type elem struct {
+	started   bool
+	pid       int
+	start     time.Time
+	gpus      []int
+	owner     string
+	run       string
+	exit      string // where its exit status is written
+	mem       memRecord
+	cancelled bool
+	ended     bool
+	end       endFile
+}
+
+// running: started and not ended.
+func (e *elem) running() bool { return e.started && !e.ended }
+
+// bookJob is a job's state in the book.
+type bookJob struct {
+	job       *jobFile
+	els       []elem
+	cancelAll bool
+	next      int // elements before next are started, ended or cancelled
+	running   int // elements started and not ended
+	left      int // elements not ended
+}
+
+// startable reports whether element i is still to be started.
+func (j *bookJob) startable(i int) bool {
+	e := &j.els[i]
+	return !e.started && !e.ended && !e.cancelled && !j.cancelAll
+}
+
+// book is the spool's state replayed from the journal.
+type book struct {
+	off    int64 // journal bytes applied
+	lastID int
+	jobs   map[string]*bookJob
+	order  []*bookJob // by id (the journal appends ids in order)
+	// queue holds the jobs that may have elements to start, oldest first;
+	// jobs leave it lazily, once found with nothing left to start.
+	queue []*bookJob
+	// Slots held by running elements, whichever process started them.
+	usedCPUs int
+	usedGPUs map[int]int
+}
+
+func newBook() *book {
+	return &book{jobs: make(map[string]*bookJob), usedGPUs: make(map[int]int)}
+}
+
+// apply records one event. It returns the job and element it changed
+// (nil for an event that changed nothing: a second end, an unknown job).
+func (b *book) apply(ev *event) (*bookJob, int) {
+	if ev.Ev == evSubmit {
+		if ev.Job == nil || b.jobs[ev.ID] != nil {
+			return nil, 0
+		}
+		j := ev.Job
+		j.ID = ev.ID
+		bj := &bookJob{job: j, els: make([]elem, j.size()), left: j.size()}
+		b.jobs[ev.ID] = bj
+		b.order = append(b.order, bj)
+		b.queue = append(b.queue, bj)
+		if n, err := strconv.Atoi(ev.ID); err == nil && n > b.lastID {
+			b.lastID = n
+		}
+		return bj, 0
+	}
+	bj := b.jobs[ev.ID]
+	if bj == nil {
+		return nil, 0
+	}
+	if ev.Ev == evCancel && ev.El == "" {
+		bj.cancelAll = true
+		for i := range bj.els {
+			bj.els[i].cancelled = true
+		}
+		return bj, -1
+	}
+	i, ok := bj.job.slot(ev.El)
+	if !ok {
+		return nil, 0
+	}
+	e := &bj.els[i]
+	switch ev.Ev {
+	case evStart:
+		if e.started || e.ended {
+			return nil, 0
+		}
+		e.started, e.pid, e.start, e.gpus, e.owner, e.run = true, ev.Pid, ev.Start, ev.GPUs, ev.Owner, ev.Run
+		e.exit = cmp.Or(ev.Exit, ev.Run)
+		if ev.Mem != nil {
+			e.mem = *ev.Mem
+		}
+		bj.running++
+		b.usedCPUs += bj.job.CPUs
+		for _, g := range e.gpus {
+			b.usedGPUs[g]++
+		}
+	case evEnd:
+		if e.ended || ev.End == nil {
+			return nil, 0
+		}
+		e.ended, e.end = true, *ev.End
+		e.end.Start = cmpOr(e.end.Start, e.start)
+		bj.left--
+		if e.started {
+			bj.running--
+			b.usedCPUs -= bj.job.CPUs
+			for _, g := range e.gpus {
+				if b.usedGPUs[g]--; b.usedGPUs[g] <= 0 {
+					delete(b.usedGPUs, g)
+				}
+			}
+		}
+	case evCancel:
+		if e.cancelled {
+			return nil, 0
+		}
+		e.cancelled = true
+	default:
+		return nil, 0
+	}
+	return bj, i
+}
+
+func cmpOr(t, fallback time.Time) time.Time {
+	if t.IsZero() {
+		return fallback
+	}
+	return t
+}
+
+// freeGPUs lists the GPU indices below total that no running element holds.
+func (b *book) freeGPUs(total int) []int {
+	var free []int
+	for i := range total {
+		if b.usedGPUs[i] == 0 {
+			free = append(free, i)
+		}
+	}
+	return free
+}
+
+// idle reports whether nothing is left to start and nothing runs.
+func (b *book) idle() bool {
+	return b.usedCPUs == 0 && !b.waiting()
+}
+
+// waiting reports whether some element is still to be started.
+func (b *book) waiting() bool {
+	b.prune()
+	return len(b.queue) > 0
+}
+
+// prune moves each queued job's next past the elements that are not to be
+// started, and drops the jobs that have none left from the queue.
+func (b *book) prune() {
+	kept := b.queue[:0]
+	for _, j := range b.queue {
+		for j.next < len(j.els) && !j.startable(j.next) {
+			j.next++
+		}
+		if j.next < len(j.els) {
+			kept = append(kept, j)
+		}
+	}
+	clear(b.queue[len(kept):])
+	b.queue = kept
+}
+
+// maxLine bounds one journal line (a submission with a long command line
+// fits many times over); a longer one is a damaged journal.
+const maxLine = 1 << 20
+
+// catchUp applies what was appended to the journal f since b.off, calling
+// seen for each event that changed something. A line still being written
+// (no newline yet) is left for the next call.
+func (b *book) catchUp(f *os.File, seen func(*bookJob, int, *event)) error {
+	fi, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("local executor journal: %w", err)
+	}
+	if fi.Size() <= b.off {
+		return nil
+	}
+	buf := make([]byte, fi.Size()-b.off)
+	n, err := f.ReadAt(buf, b.off)
+	if err != nil && err != io.EOF {
+		return fmt.Errorf("local executor journal: %w", err)
+	}
+	buf = buf[:n]
+	for {
+		nl := bytes.IndexByte(buf, '\n')
+		if nl < 0 {
+			if len(buf) > maxLine {
+				return fmt.Errorf("local executor journal %s: a line at byte %d runs past %d bytes", f.Name(), b.off, maxLine)
+			}
+			return nil
+		}
+		line := buf[:nl]
+		buf = buf[nl+1:]
+		b.off += int64(nl + 1)
+		var ev event
+		if err := json.Unmarshal(line, &ev); err != nil {
+			// A damaged line is skipped, not fatal: the other jobs
+			// of the spool stay readable.
+			continue
+		}
+		if j, i := b.apply(&ev); j != nil && seen != nil {
+			seen(j, i, &ev)
+		}
+	}
+}
+
+// appendEvents writes events to the journal in one write. O_APPEND places
+// it at the end whatever other processes appended; the caller holds the
+// journal lock when the events depend on what the book says.
+func appendEvents(f *os.File, evs ...event) error {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	for i := range evs {
+		if err := enc.Encode(&evs[i]); err != nil {
+			return err
+		}
+	}
+	if _, err := f.Write(buf.Bytes()); err != nil {
+		return fmt.Errorf("local executor journal: %w", err)
+	}
+	return nil
+}
+
+// spool is the local executor's directory under the state dir:
+//
+//	journal          the events (see above); flocked while appending
+//	dispatcher       flocked by the one dispatcher of the spool
+//	owners/{id}      flocked by each live Scheduler instance
+//	scripts/         job scripts, and each element's run file
+//	timeouts/{id}.{el}  made by the walltime watchdog
+type spool struct{ dir string }
+
+func (s spool) journalPath() string    { return filepath.Join(s.dir, "journal") }
+func (s spool) dispatcherPath() string { return filepath.Join(s.dir, "dispatcher") }
+func (s spool) ownerPath(id string) string {
+	return filepath.Join(s.dir, "owners", id)
+}
+func (s spool) timeoutPath(id, el string) string {
+	return filepath.Join(s.dir, "timeouts", id+"."+el)
+}
+
+// scriptDir holds the job scripts the engine writes, and the run files of
+// their elements, which are the exit files their traps write.
+func (s spool) scriptDir() string { return filepath.Join(s.dir, "scripts") }
+
+func (s spool) init() error {
+	for _, d := range []string{"owners", "scripts", "timeouts"} {
+		if err := os.MkdirAll(filepath.Join(s.dir, d), 0o700); err != nil {
+			return fmt.Errorf("local executor spool %s: %w", s.dir, err)
+		}
+	}
+	return nil
+}
+
+func (s spool) openJournal() (*os.File, error) {
+	f, err := os.OpenFile(s.journalPath(), os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("local executor spool: %w", err)
+	}
+	return f, nil
+}
+
+// flock takes an exclusive lock on f, retrying on EINTR.
+func flock(f *os.File) error {
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX)
+		if err != syscall.EINTR {
+			return err
+		}
+	}
+}
+
+func unflock(f *os.File) { syscall.Flock(int(f.Fd()), syscall.LOCK_UN) }
+
+func exists(p string) bool {
+	_, err := os.Lstat(p)
+	return err == nil
+}
+
+// locked reports whether some process holds a lock on path: the liveness
+// test for started elements and Scheduler instances.
+func locked(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+	if err == nil {
+		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		return false
+	}
+	return err == syscall.EWOULDBLOCK
+}
