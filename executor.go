@@ -55,15 +55,18 @@ type Executor struct {
 	flushStop chan struct{}
 	flushDone chan struct{}
 
-	mu         sync.Mutex
-	dirty      map[*Job]*dirtyJob // state not yet written to db
-	jobs       map[string]*Job
-	early      map[string]*earlyNotes // notifications that beat Submit's bookkeeping
-	pollSeq    uint64
-	lastPoll   time.Time
-	lastPollOK bool
-	closed     bool
-	acctOutage outageLog
+	mu          sync.Mutex
+	dirty       map[*Job]*dirtyJob // state not yet written to db
+	completions []store.Completion // accepted submissions not yet written to db
+	// onThisMachine: the scheduler runs jobs here (no fsync per intent).
+	onThisMachine bool
+	jobs          map[string]*Job
+	early         map[string]*earlyNotes // notifications that beat Submit's bookkeeping
+	pollSeq       uint64
+	lastPoll      time.Time
+	lastPollOK    bool
+	closed        bool
+	acctOutage    outageLog
 	// process names this executor among those sharing the state dir (for
 	// the poll lease); pollEvery is its Monitor's interval (0: none runs);
 	// shared is the last shared-poll decision.
@@ -126,6 +129,7 @@ func New(cfg Config, opts *Options) (*Executor, error) {
 		return nil, err
 	}
 	e.dispatch = newDispatcher(log, e.callbackFinished)
+	_, e.onThisMachine = sched.(scheduler.OnThisMachine)
 	if n, ok := sched.(scheduler.Notifier); ok {
 		n.Subscribe(e.notify)
 	}

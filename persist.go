@@ -95,24 +95,31 @@ func (e *Executor) flush(ctx context.Context) error {
 	defer e.flushMu.Unlock()
 	e.mu.Lock()
 	changes := e.takeChangesLocked()
+	done := e.completions
+	e.completions = nil
 	fault := e.failWrite
 	e.mu.Unlock()
-	if len(changes) == 0 {
+	if len(changes) == 0 && len(done) == 0 {
 		return nil
 	}
 	var unknown []store.Key
+	var conflicts []error
 	var err error
 	if fault != nil {
 		err = fault()
 	}
 	if err == nil {
-		unknown, err = e.db.ApplyPoll(ctx, changes)
+		unknown, conflicts, err = e.db.Apply(ctx, done, changes)
+	}
+	for _, c := range conflicts {
+		e.log.Error("job store: recording a submission's job id", "err", c)
 	}
 	if err != nil {
-		// Keep every change, the job row and each element, for the next
-		// flush: a store busy for a moment, or a write cut short, must not
-		// lose a state.
+		// Keep every completion and change, the job row and each
+		// element, for the next flush: a store busy for a moment, or a
+		// write cut short, must not lose a state.
 		e.mu.Lock()
+		e.completions = append(done, e.completions...)
 		for _, c := range changes {
 			j := e.jobs[c.Key.JobID]
 			if j == nil {
@@ -214,22 +221,30 @@ func (e *Executor) beginSubmit(ctx context.Context, p *prepared) (string, error)
 		Resources: p.rec.Resources, Metadata: p.rec.Metadata, Array: p.job.Array,
 		ScriptPath: p.rec.ScriptPath, StdoutPath: p.rec.StdoutPath, StderrPath: p.rec.StderrPath,
 		WorkDir: p.rec.Resources.WorkDir, SubmitTime: p.rec.SubmitTime,
+		OnThisMachine: e.onThisMachine,
 	})
 }
 
-// endSubmit records the outcome of a submission. A transient failure that
-// left it unclear whether the scheduler created the job stays an open
-// intent, resolved by the next Reconnect.
+// endSubmit records the outcome of a submission. An accepted one is
+// written by the flusher with the next batch of states (one commit for a
+// burst of submissions): until then, and forever if this process dies
+// first, the store holds the open intent, which every poll settles from
+// the scheduler's record of the job. A transient failure that left it
+// unclear whether the scheduler created the job stays an open intent too.
 func (e *Executor) endSubmit(ctx context.Context, token, id string, subErr error) error {
 	if e.db == nil || token == "" {
+		return nil
+	}
+	if subErr == nil {
+		e.mu.Lock()
+		e.completions = append(e.completions, store.Completion{Token: token, JobID: id})
+		e.mu.Unlock()
+		e.kickFlush()
 		return nil
 	}
 	// The store must record the outcome even if the caller's context ended
 	// right after the scheduler answered.
 	ctx = context.WithoutCancel(ctx)
-	if subErr == nil {
-		return e.db.CompleteSubmit(ctx, token, id)
-	}
 	if errors.Is(subErr, scheduler.ErrTransient) || errors.Is(subErr, errAmbiguousSubmit) {
 		return nil
 	}

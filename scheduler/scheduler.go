@@ -71,6 +71,14 @@ type CapiOnly interface {
 	CapiOnly()
 }
 
+// OnThisMachine is implemented by schedulers whose jobs run on the machine
+// of the process that submits them (the local executor): what protects a
+// job record against a power cut (an fsync per submission) protects
+// nothing there, since the cut ends the job too.
+type OnThisMachine interface {
+	OnThisMachine()
+}
+
 // ScriptPlacer is implemented by schedulers that keep job scripts in a
 // directory of their own instead of the job's work directory: the local
 // executor keeps them (and the exit files written next to them) in its

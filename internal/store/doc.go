@@ -19,11 +19,14 @@
 // # Durability
 //
 // Submission steps (BeginSubmit, CompleteSubmit, FailSubmit) are fsynced
-// before they return: they survive a power loss. State updates (ApplyPoll,
-// UpdateJob, UpdateElements) and MarkPurged survive a crash of the process
-// but a power loss may undo the last of them; the next poll observes the
-// same states again, and the next submission's fsync makes them durable
-// too.
+// before they return: they survive a power loss. Two exceptions: the
+// intent of a job that runs on this machine (Submission.OnThisMachine: a
+// power cut ends the job too), and completions written in a batch with
+// Apply, whose loss leaves the intent open for the next poll to settle
+// from the scheduler. State updates (Apply, ApplyPoll, UpdateJob,
+// UpdateElements) and MarkPurged survive a crash of the process but a
+// power loss may undo the last of them; the next poll observes the same
+// states again, and the next fsynced write makes them durable too.
 //
 // # Submissions
 //

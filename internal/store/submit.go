@@ -51,7 +51,7 @@ func (s *Store) BeginSubmit(ctx context.Context, sub Submission) (string, error)
 		submitted = now
 	}
 
-	err = s.write(ctx, true, func(tx *sql.Tx) error {
+	err = s.write(ctx, !sub.OnThisMachine, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `
 INSERT INTO jobs (token, scheduler, name, command, resources, metadata,
 	array_first, array_last, array_max, script_path, stdout_path, stderr_path, work_dir,
@@ -82,32 +82,42 @@ func (s *Store) CompleteSubmit(ctx context.Context, token, jobID string) error {
 	}
 	now := s.now().UnixNano()
 	return s.write(ctx, true, func(tx *sql.Tx) error {
-		row, err := intent(ctx, tx, token)
-		if err != nil {
-			return err
-		}
-		switch {
-		case row.status == string(Submitting):
-		case row.jobID.Valid && row.jobID.String == jobID:
-			return nil
-		case row.jobID.Valid:
-			return fmt.Errorf("%w: submission %s was already completed as job %s, not %s", ErrConflict, token, row.jobID.String, jobID)
-		default:
-			return fmt.Errorf("%w: submission %s was recorded as %s (%s); it cannot be completed as job %s",
-				ErrConflict, token, row.status, row.detail, jobID)
-		}
-		if _, err := tx.ExecContext(ctx,
-			`UPDATE jobs SET superseded = 1, updated_at = ? WHERE scheduler = ? AND job_id = ? AND superseded = 0`,
-			now, row.scheduler, jobID); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx,
-			`UPDATE jobs SET job_id = ?, status = ?, updated_at = ? WHERE id = ?`,
-			jobID, string(scheduler.Pending), now, row.id); err != nil {
-			return err
-		}
-		return appendEvent(ctx, tx, row.id, nil, now, scheduler.Pending, scheduler.ReasonNone, "", nil)
+		return completeTx(ctx, tx, Completion{Token: token, JobID: jobID}, now)
 	})
+}
+
+// Completion is a submission the scheduler accepted as job JobID.
+type Completion struct {
+	Token, JobID string
+}
+
+// completeTx records c in tx (see CompleteSubmit).
+func completeTx(ctx context.Context, tx *sql.Tx, c Completion, now int64) error {
+	row, err := intent(ctx, tx, c.Token)
+	if err != nil {
+		return err
+	}
+	switch {
+	case row.status == string(Submitting):
+	case row.jobID.Valid && row.jobID.String == c.JobID:
+		return nil
+	case row.jobID.Valid:
+		return fmt.Errorf("%w: submission %s was already completed as job %s, not %s", ErrConflict, c.Token, row.jobID.String, c.JobID)
+	default:
+		return fmt.Errorf("%w: submission %s was recorded as %s (%s); it cannot be completed as job %s",
+			ErrConflict, c.Token, row.status, row.detail, c.JobID)
+	}
+	if _, err := tx.ExecContext(ctx,
+		`UPDATE jobs SET superseded = 1, updated_at = ? WHERE scheduler = ? AND job_id = ? AND superseded = 0`,
+		now, row.scheduler, c.JobID); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx,
+		`UPDATE jobs SET job_id = ?, status = ?, updated_at = ? WHERE id = ?`,
+		c.JobID, string(scheduler.Pending), now, row.id); err != nil {
+		return err
+	}
+	return appendEvent(ctx, tx, row.id, nil, now, scheduler.Pending, scheduler.ReasonNone, "", nil)
 }
 
 // FailSubmit records that the scheduler permanently refused the submission

@@ -64,6 +64,10 @@ type Submission struct {
 	WorkDir    string
 	// SubmitTime is when the submission started; zero means now.
 	SubmitTime time.Time
+	// OnThisMachine says the job will run on this machine (the local
+	// executor): the intent is then not fsynced, because a power cut
+	// that could undo it ends the job as well.
+	OnThisMachine bool
 }
 
 // Source says where a state came from. Sources are ranked: a final state

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -45,22 +46,50 @@ func (s *Store) applyOne(ctx context.Context, c Change) error {
 // unknown (the rest is still applied): one stray job must not lose a whole
 // poll. A change without a status is an error and nothing is written.
 func (s *Store) ApplyPoll(ctx context.Context, changes []Change) (unknown []Key, err error) {
+	unknown, _, err = s.Apply(ctx, nil, changes)
+	return unknown, err
+}
+
+// Apply records completed submissions (as CompleteSubmit does) and then
+// changes (as ApplyPoll does) in one transaction: the engine's writer
+// batches a burst of submissions' outcomes with the states that followed
+// them into one commit. Unlike CompleteSubmit it does not fsync: a
+// completion lost to a power cut leaves its intent open, and the next poll
+// settles that from the scheduler's own record of the job. A completion
+// that conflicts with what the store holds is left out and returned in
+// conflicts, with the reason; the rest is still applied.
+func (s *Store) Apply(ctx context.Context, done []Completion, changes []Change) (unknown []Key, conflicts []error, err error) {
+	for _, c := range done {
+		if c.JobID == "" {
+			return nil, nil, fmt.Errorf("job store: completion of submission %s has no job id; nothing was recorded", c.Token)
+		}
+	}
 	for _, c := range changes {
 		if c.Job != nil && c.Job.Status == "" {
-			return nil, fmt.Errorf("job store: state of job %s has no status; nothing of this poll was recorded", c.Key)
+			return nil, nil, fmt.Errorf("job store: state of job %s has no status; nothing of this poll was recorded", c.Key)
 		}
 		for _, e := range c.Elements {
 			if e.Status == "" {
-				return nil, fmt.Errorf("job store: element %d of job %s has no status; nothing of this poll was recorded", e.Index, c.Key)
+				return nil, nil, fmt.Errorf("job store: element %d of job %s has no status; nothing of this poll was recorded", e.Index, c.Key)
 			}
 		}
 	}
-	if len(changes) == 0 {
-		return nil, nil
+	if len(changes) == 0 && len(done) == 0 {
+		return nil, nil, nil
 	}
 	now := s.now().UnixNano()
 	err = s.write(ctx, false, func(tx *sql.Tx) error {
-		unknown = unknown[:0]
+		unknown, conflicts = unknown[:0], conflicts[:0]
+		for _, c := range done {
+			if err := completeTx(ctx, tx, c, now); errors.Is(err, ErrConflict) || errors.Is(err, ErrNotFound) {
+				conflicts = append(conflicts, err)
+			} else if err != nil {
+				return fmt.Errorf("job store: recording submission %s as job %s: %w", c.Token, c.JobID, err)
+			}
+		}
+		if len(changes) == 0 {
+			return nil
+		}
 		a, err := prepareApplier(ctx, tx, now)
 		if err != nil {
 			return err
@@ -82,9 +111,9 @@ func (s *Store) ApplyPoll(ctx context.Context, changes []Change) (unknown []Key,
 		return nil
 	})
 	if err != nil {
-		return nil, s.wrap(err)
+		return nil, nil, s.wrap(err)
 	}
-	return unknown, nil
+	return unknown, conflicts, nil
 }
 
 // lookupChunk bounds the JSON array of ids bound to one lookup query.

@@ -68,9 +68,10 @@ type proc struct {
 }
 
 var (
-	_ scheduler.Scheduler    = (*Scheduler)(nil)
-	_ scheduler.CapiOnly     = (*Scheduler)(nil)
-	_ scheduler.ScriptPlacer = (*Scheduler)(nil)
+	_ scheduler.Scheduler     = (*Scheduler)(nil)
+	_ scheduler.CapiOnly      = (*Scheduler)(nil)
+	_ scheduler.ScriptPlacer  = (*Scheduler)(nil)
+	_ scheduler.OnThisMachine = (*Scheduler)(nil)
 )
 
 // New opens (or creates) the spool under opts.StateDir, replays its journal
@@ -146,6 +147,9 @@ func (s *Scheduler) Name() string { return "local" }
 // CapiOnly implements scheduler.CapiOnly: the spool holds only jobs
 // submitted through capi.
 func (s *Scheduler) CapiOnly() {}
+
+// OnThisMachine implements scheduler.OnThisMachine.
+func (s *Scheduler) OnThisMachine() {}
 
 // ScriptDir implements scheduler.ScriptPlacer: job scripts, and the exit
 // files their traps write next to them, live in the spool; the work
