@@ -755,3 +755,53 @@ func TestEndsOfOtherProcessesAreTold(t *testing.T) {
 		t.Errorf("told %d times: %+v, want once, done", n, o)
 	}
 }
+
+// One instance at a time holds the dispatcher role and starts every
+// instance's jobs, oldest first: a library service and a capi command on
+// the same state dir share one dispatcher and one slot table. When the
+// holder closes, another instance with work waiting takes the role.
+func TestOneDispatcherForEveryInstance(t *testing.T) {
+	t.Parallel()
+	state, wd := t.TempDir(), t.TempDir()
+	w := &script.Writer{}
+	ctx := context.Background()
+	a, err := New(scheduler.Options{StateDir: state, Slots: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := openSched(t, state, 1)
+	log := filepath.Join(wd, "order.log")
+	cmd := func(tag string) string { return fmt.Sprintf("echo %s >> %s; sleep 0.1", tag, log) }
+	var ids []string
+	for i, s := range []*Scheduler{a, b, a, b, b} {
+		id, err := submitTo(ctx, s, w, wd, fmt.Sprintf("j%d", i), cmd(fmt.Sprint(i)), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	pollUntilTerminal(t, b, ids)
+	for _, id := range ids {
+		if e := elemOf(b, id, "job"); e.owner != a.ownerID {
+			t.Errorf("job %s was started by %q, want by the role's holder %q", id, e.owner, a.ownerID)
+		}
+	}
+	got, err := os.ReadFile(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "0\n1\n2\n3\n4\n"; string(got) != want {
+		t.Errorf("start order %q, want submission order %q", got, want)
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	id, err := submitTo(ctx, b, w, wd, "after", "true", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pollUntilTerminal(t, b, []string{id})
+	if e := elemOf(b, id, "job"); e.owner != b.ownerID {
+		t.Errorf("after the holder closed, job %s was started by %q, want %q", id, e.owner, b.ownerID)
+	}
+}
