@@ -27,6 +27,7 @@ const workloadTimeout = 10 * time.Minute
 func benchLocal(o options) error {
 	fmt.Printf("\n== local: N `true` jobs, submitted and completed (local_slots = %d) ==\n", o.slots)
 	fmt.Println("raw = os/exec of `bash job.sh` (job.sh: #!/bin/bash + true), waited for, by", o.slots, "workers")
+	fmt.Println("rawlogs = raw with each job's stdout and stderr in two new files, as a local job's are")
 	fmt.Println("capi = clusterapi.New(executor local) → Submit ×N (one goroutine) → <-job.Done() for all; time from first Submit to last done")
 	fmt.Printf("%-8s %-7s %10s %10s %12s %8s\n", "N", "mode", "jobs/s", "submit/s", "elapsed", "vs raw")
 	for _, n := range o.sizes {
@@ -34,12 +35,18 @@ func benchLocal(o options) error {
 		if err != nil {
 			return err
 		}
-		raw, err := rawExecRate(dir, n, o.slots)
+		raw, err := rawExecRate(dir, n, o.slots, false)
 		if err != nil {
 			cleanup()
 			return err
 		}
 		fmt.Printf("%-8d %-7s %10.0f %10s %11.2fs %8s\n", n, "raw", raw.rate(n), "-", raw.elapsed.Seconds(), "1.00")
+		logged, err := rawExecRate(dir, n, o.slots, true)
+		if err != nil {
+			cleanup()
+			return err
+		}
+		fmt.Printf("%-8d %-7s %10.0f %10s %11.2fs %8.2f\n", n, "rawlogs", logged.rate(n), "-", logged.elapsed.Seconds(), logged.rate(n)/raw.rate(n))
 		for _, mode := range o.stores {
 			r, err := capiLocalRate(filepath.Join(dir, mode), n, o.slots, mode == "memory")
 			if err != nil {
@@ -60,8 +67,10 @@ type timing struct {
 
 func (t timing) rate(n int) float64 { return float64(n) / t.elapsed.Seconds() }
 
-// rawExecRate runs `bash job.sh` n times with `workers` at once.
-func rawExecRate(dir string, n, workers int) (timing, error) {
+// rawExecRate runs `bash job.sh` n times with `workers` at once. With logs,
+// each run's stdout and stderr go to two new files, as a local job's do:
+// the floor of any runner that keeps logs, on this disk.
+func rawExecRate(dir string, n, workers int, logs bool) (timing, error) {
 	script := filepath.Join(dir, "job.sh")
 	if err := os.WriteFile(script, []byte("#!/bin/bash\ntrue\n"), 0o755); err != nil {
 		return timing{}, err
@@ -74,10 +83,8 @@ func rawExecRate(dir string, n, workers int) (timing, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for next.Add(1) <= int64(n) {
-				cmd := exec.Command("bash", script)
-				cmd.Dir = dir
-				if err := cmd.Run(); err != nil {
+			for i := next.Add(1); i <= int64(n); i = next.Add(1) {
+				if err := runRaw(dir, script, i, logs); err != nil {
 					errs <- err
 					return
 				}
@@ -88,6 +95,26 @@ func rawExecRate(dir string, n, workers int) (timing, error) {
 	t := timing{elapsed: time.Since(start)}
 	close(errs)
 	return t, <-errs
+}
+
+// runRaw runs job i of rawExecRate.
+func runRaw(dir, script string, i int64, logs bool) error {
+	cmd := exec.Command("bash", script)
+	cmd.Dir = dir
+	if logs {
+		out, err := os.Create(filepath.Join(dir, fmt.Sprintf("out.%d.log", i)))
+		if err != nil {
+			return err
+		}
+		defer out.Close()
+		errf, err := os.Create(filepath.Join(dir, fmt.Sprintf("err.%d.log", i)))
+		if err != nil {
+			return err
+		}
+		defer errf.Close()
+		cmd.Stdout, cmd.Stderr = out, errf
+	}
+	return cmd.Run()
 }
 
 // capiLocalRate submits n `true` jobs to a fresh local executor and waits
