@@ -274,20 +274,24 @@ func (b *book) waiting() bool {
 	return len(b.queue) > 0
 }
 
-// prune moves each queued job's next past the elements that are not to be
-// started, and drops the jobs that have none left from the queue.
+// prune drops the jobs at the front of the queue that have nothing left to
+// start, moving each one's next past what is not to be started. Only the
+// front: elements start in queue order, so that is where jobs run out,
+// and a job further back with nothing left costs the dispatcher one
+// check until it reaches the front. Cheap whatever the queue's length.
 func (b *book) prune() {
-	kept := b.queue[:0]
+	n := 0
 	for _, j := range b.queue {
 		for j.next < len(j.els) && !j.startable(j.next) {
 			j.next++
 		}
 		if j.next < len(j.els) {
-			kept = append(kept, j)
+			break
 		}
+		n++
 	}
-	clear(b.queue[len(kept):])
-	b.queue = kept
+	clear(b.queue[:n])
+	b.queue = b.queue[n:]
 }
 
 // maxLine bounds one journal line (a submission with a long command line

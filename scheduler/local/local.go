@@ -460,7 +460,13 @@ func (s *Scheduler) dispatchLocked() []scheduler.Observation {
 				break
 			}
 			if !j.startable(i) {
+				if i == j.next {
+					j.next++
+				}
 				continue
+			}
+			if i == j.next {
+				j.next++ // started below, or ended if it cannot start
 			}
 			el := jf.el(i)
 			started, err := s.startLocked(jf, el, gpus[:jf.GPUs:jf.GPUs])
