@@ -44,6 +44,11 @@ type jobFile struct {
 	Token         string        `json:"token,omitempty"`
 }
 
+// maxArraySize bounds an array's elements (the book holds each one): the
+// clusters' own defaults are far lower (LSF MAX_JOB_ARRAY_SIZE 1000, SLURM
+// MaxArraySize 1001).
+const maxArraySize = 100_000
+
 // size is the number of elements: 1 for a single job.
 func (j *jobFile) size() int {
 	if !j.Array {
@@ -173,8 +178,8 @@ func newBook() *book {
 // (nil for an event that changed nothing: a second end, an unknown job).
 func (b *book) apply(ev *event) (*bookJob, int) {
 	if ev.Ev == evSubmit {
-		if ev.Job == nil || b.jobs[ev.ID] != nil {
-			return nil, 0
+		if ev.Job == nil || b.jobs[ev.ID] != nil || ev.Job.size() < 1 || ev.Job.size() > maxArraySize || ev.Job.CPUs < 1 {
+			return nil, 0 // Submit never writes these: a damaged line
 		}
 		j := ev.Job
 		j.ID = ev.ID

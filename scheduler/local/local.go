@@ -177,6 +177,12 @@ func (s *Scheduler) Directives(job *scheduler.Job) ([]string, error) {
 	if err := s.checkResources(job.Resources); err != nil {
 		return nil, err
 	}
+	if a := job.Array; a != nil {
+		if n := a.Last - a.First + 1; n < 1 || n > maxArraySize {
+			return nil, &scheduler.ValueError{Kind: "array", Value: fmt.Sprintf("%d-%d", a.First, a.Last),
+				Hint: fmt.Sprintf("%d elements; the local executor takes 1 to %d per array: split it, or run it on a cluster", n, maxArraySize)}
+		}
+	}
 	var parts []string
 	if job.Resources.CPUs > 0 {
 		parts = append(parts, "cpus="+strconv.Itoa(job.Resources.CPUs))
@@ -231,6 +237,10 @@ func (s *Scheduler) Submit(ctx context.Context, job *scheduler.Job) (string, err
 	}
 	if a := job.Array; a != nil {
 		jf.Array, jf.First, jf.Last, jf.MaxConcurrent = true, a.First, a.Last, a.MaxConcurrent
+		if n := jf.size(); n < 1 || n > maxArraySize {
+			return "", &scheduler.SubmitError{Scheduler: "local",
+				Output: fmt.Sprintf("array %d-%d has %d elements; the local executor takes 1 to %d per array: split it, or run it on a cluster", a.First, a.Last, n, maxArraySize)}
+		}
 	}
 	// The engine made the work dir when it wrote scripts there; the job
 	// runs in it and its logs go there.

@@ -805,3 +805,24 @@ func TestOneDispatcherForEveryInstance(t *testing.T) {
 		t.Errorf("after the holder closed, job %s was started by %q, want %q", id, e.owner, b.ownerID)
 	}
 }
+
+// An array too large for the book is refused before anything is written,
+// with the limit in the message; the journal never holds it.
+func TestHugeArrayRefused(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 1)
+	huge := &scheduler.Array{First: 1, Last: 100_000_000}
+	_, err := e.s.Directives(&scheduler.Job{Array: huge})
+	var ve *scheduler.ValueError
+	if !errors.As(err, &ve) || ve.Kind != "array" || !strings.Contains(err.Error(), "100000") {
+		t.Errorf("Directives of a 1e8 array: %v, want a ValueError naming the limit", err)
+	}
+	_, err = submitTo(context.Background(), e.s, e.w, e.wd, "huge", "true", huge)
+	var se *scheduler.SubmitError
+	if !errors.As(err, &se) {
+		t.Errorf("Submit of a 1e8 array: %v, want a SubmitError", err)
+	}
+	if b, _ := os.ReadFile(e.s.sp.journalPath()); len(b) != 0 {
+		t.Errorf("the journal holds %q after a refused array", b)
+	}
+}
