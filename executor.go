@@ -431,13 +431,8 @@ func (e *Executor) submit(ctx context.Context, spec JobSpec, arr *Array) (*Job, 
 // track registers a new job record and applies notifications that arrived
 // before it was registered.
 func (e *Executor) track(rec Record) *Job {
-	st := jobState{rec: rec}
-	if rec.Array != nil {
-		st.elems = make([]elemState, rec.Array.Last-rec.Array.First+1)
-		for i := range st.elems {
-			st.elems[i] = elemState{index: int32(rec.Array.First + i), status: Pending}
-		}
-	}
+	st := newJobState(rec, store.SourceNone)
+	st.addElements()
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.trackLocked(st, time.Now())
@@ -449,7 +444,7 @@ func (e *Executor) track(rec Record) *Job {
 func (e *Executor) trackLocked(st jobState, now time.Time) *Job {
 	j := &Job{e: e, id: st.rec.ID, st: st}
 	e.jobs[j.id] = j
-	if j.st.rec.Status.Terminal() {
+	if j.st.status.Terminal() {
 		e.endLocked(j, now)
 	}
 	if n := e.early[j.id]; n != nil {
@@ -757,7 +752,7 @@ func (e *Executor) markCancelled(jobs []*Job, opts *CancelOptions) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for _, j := range jobs {
-		if j.st.rec.Status.Terminal() {
+		if j.st.status.Terminal() {
 			continue
 		}
 		o := scheduler.Observation{ID: j.id, Status: status, Reason: ReasonCancelled, Detail: detail, FinishTime: now}

@@ -89,10 +89,14 @@ type Job struct {
 	st jobState
 }
 
-// jobState is the engine's mutable view of a job.
+// jobState is the engine's mutable view of a job: its fixed part (rec) and
+// what observations change (phase), for the job and for each element.
 type jobState struct {
-	rec Record       // elements live in elems, not rec.Array.Elements
-	src store.Source // where rec.Status came from
+	// rec is what the submission fixed: name, command, resources, paths,
+	// metadata, array bounds, submit time. Its status and result fields
+	// stay zero: they live in phase, and snapshot fills them in.
+	rec Record
+	phase
 	// storeSeen is when the store last changed the job as this process
 	// last read it: unchanged jobs (and their elements) are not read again,
 	// and readers of the shared poll never go back.
@@ -111,22 +115,120 @@ type jobState struct {
 	endedAt time.Time
 }
 
-// elemState is one array element. It is kept small (112 bytes) because an
-// engine may track hundreds of thousands: times are Unix nanoseconds (0 =
-// unknown), counters 32-bit.
+// newJobState splits a record into the fixed part and the phase; an
+// array's elements are added by addElements.
+func newJobState(rec Record, src store.Source) jobState {
+	st := jobState{phase: phase{
+		status: rec.Status, src: src, reason: rec.Reason, detail: rec.Detail, host: rec.ExecHost, mem: rec.MaxMem,
+		start: toNanos(rec.StartTime), finish: toNanos(rec.FinishTime),
+	}}
+	if rec.ExitCode != nil {
+		st.exit, st.hasExit = int32(*rec.ExitCode), true
+	}
+	rec.Status, rec.Reason, rec.Detail, rec.ExitCode, rec.ExecHost, rec.MaxMem = "", "", "", nil, "", ""
+	rec.StartTime, rec.FinishTime = time.Time{}, time.Time{}
+	st.rec = rec
+	return st
+}
+
+// addElements gives an array job its elements, all pending.
+func (s *jobState) addElements() {
+	if a := s.rec.Array; a != nil {
+		s.elems = make([]elemState, a.Last-a.First+1)
+		for i := range s.elems {
+			s.elems[i] = elemState{index: int32(a.First + i), phase: phase{status: Pending}}
+		}
+	}
+}
+
+// phase is what observations change, in a job or in one array element: one
+// shape for both, merged by one function (observe). It is kept small because
+// an engine may track hundreds of thousands of elements: times are Unix
+// nanoseconds (0 = unknown), the exit status 32-bit.
+type phase struct {
+	status  Status
+	reason  Reason
+	detail  string
+	host    string
+	mem     string // peak memory in the scheduler's words
+	start   int64
+	finish  int64
+	exit    int32
+	hasExit bool
+	src     store.Source // where status came from
+}
+
+// observe merges an observation from src into p and reports whether
+// anything the store keeps changed. A final phase never changes again.
+// Unknown is applied too: it says the scheduler has lost track of the job
+// for now (LSF UNKWN), in its own words, until it reports a known state
+// again.
+func (p *phase) observe(o *scheduler.Observation, src store.Source, now time.Time) bool {
+	if p.status.Terminal() {
+		return false
+	}
+	before := *p
+	if o.Status != "" {
+		p.status, p.src = o.Status, src
+	}
+	p.reason, p.detail = o.Reason, o.Detail
+	if o.HasExit {
+		p.exit, p.hasExit = int32(o.ExitCode), true
+	}
+	if o.Host != "" {
+		p.host = o.Host
+	}
+	if o.MaxMem != "" {
+		p.mem = o.MaxMem
+	}
+	if !o.StartTime.IsZero() {
+		p.start = toNanos(o.StartTime)
+	}
+	if p.status.Terminal() {
+		p.finish = toNanos(o.FinishTime)
+		if p.finish == 0 {
+			p.finish = now.UnixNano()
+		}
+	}
+	return *p != before
+}
+
+// exitCode is the exit status as records give it (nil: unknown).
+func (p *phase) exitCode() *int {
+	if !p.hasExit {
+		return nil
+	}
+	v := int(p.exit)
+	return &v
+}
+
+// stored is the phase as the store keeps it.
+func (p *phase) stored() store.JobState {
+	return store.JobState{Status: p.status, Source: p.src, Reason: p.reason, Detail: p.detail, ExitCode: p.exitCode(),
+		ExecHost: p.host, MaxMem: p.mem, StartTime: fromNanos(p.start), FinishTime: fromNanos(p.finish)}
+}
+
+// stored is an element's phase as the store keeps it.
+func (el *elemState) stored() store.ElementState {
+	return store.ElementState{Index: int(el.index), Status: el.status, Source: el.src, Reason: el.reason, Detail: el.detail,
+		ExitCode: el.exitCode(), Host: el.host, MaxMem: el.mem, StartTime: fromNanos(el.start), FinishTime: fromNanos(el.finish)}
+}
+
+// elementPhase is the phase of a stored element.
+func elementPhase(es store.ElementState) phase {
+	p := phase{status: es.Status, src: es.Source, reason: es.Reason, detail: es.Detail, host: es.Host, mem: es.MaxMem,
+		start: toNanos(es.StartTime), finish: toNanos(es.FinishTime)}
+	if es.ExitCode != nil {
+		p.exit, p.hasExit = int32(*es.ExitCode), true
+	}
+	return p
+}
+
+// elemState is one array element: 112 bytes.
 type elemState struct {
-	status   Status
-	reason   Reason
-	detail   string
-	host     string
-	mem      string // peak memory in the scheduler's words
-	start    int64
-	finish   int64
+	phase
 	index    int32
-	exit     int32
 	seenPoll uint32 // low bits of the poll sequence number that last saw it
-	hasExit  bool
-	src      store.Source // where status came from
 }
 
 func toNanos(t time.Time) int64 {
@@ -193,10 +295,8 @@ func (s *jobState) snapshot(d scheduler.Dialect) Record {
 	r.Metadata = maps.Clone(r.Metadata)
 	r.Resources.ExtraArgs = slices.Clone(r.Resources.ExtraArgs)
 	r.Resources.ExtraDirectives = slices.Clone(r.Resources.ExtraDirectives)
-	if r.ExitCode != nil {
-		v := *r.ExitCode
-		r.ExitCode = &v
-	}
+	r.Status, r.Reason, r.Detail, r.ExitCode, r.ExecHost, r.MaxMem = s.status, s.reason, s.detail, s.exitCode(), s.host, s.mem
+	r.StartTime, r.FinishTime = fromNanos(s.start), fromNanos(s.finish)
 	if s.rec.Array != nil {
 		a := *s.rec.Array
 		a.Elements = make([]Element, len(s.elems))
@@ -204,14 +304,10 @@ func (s *jobState) snapshot(d scheduler.Dialect) Record {
 		a.FailedIndices = nil
 		for i, el := range s.elems {
 			a.Elements[i] = Element{
-				Index: int(el.index), Status: el.status, Reason: el.reason, Detail: el.detail,
+				Index: int(el.index), Status: el.status, Reason: el.reason, Detail: el.detail, ExitCode: el.exitCode(),
 				ExecHost: el.host, MaxMem: el.mem, StartTime: fromNanos(el.start), FinishTime: fromNanos(el.finish),
 				StdoutPath: expandIndex(r.StdoutPath, d, int(el.index)),
 				StderrPath: expandIndex(r.StderrPath, d, int(el.index)),
-			}
-			if el.hasExit {
-				v := int(el.exit)
-				a.Elements[i].ExitCode = &v
 			}
 			switch el.status {
 			case Done:
@@ -262,8 +358,8 @@ func (j *Job) OnExit(fn func(Record), when ...Status) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	cb := callback{fn: fn, when: when}
-	if j.st.rec.Status.Terminal() {
-		if cb.matches(j.st.rec.Status) {
+	if j.st.status.Terminal() {
+		if cb.matches(j.st.status) {
 			j.st.inflight++
 			e.dispatch.enqueueFor(j, fn, j.st.snapshot(e.dialect))
 		}

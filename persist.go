@@ -55,22 +55,12 @@ func (e *Executor) takeChangesLocked() []store.Change {
 	changes := make([]store.Change, 0, len(e.dirty))
 	for j, d := range e.dirty {
 		c := store.Change{Key: store.Key{Scheduler: e.sched.Name(), JobID: j.id}}
-		if d.job || j.st.rec.Status.Terminal() {
-			r := &j.st.rec
-			c.Job = &store.JobState{
-				Status: r.Status, Source: j.st.src, Reason: r.Reason, Detail: r.Detail, ExitCode: cloneInt(r.ExitCode),
-				ExecHost: r.ExecHost, MaxMem: r.MaxMem, StartTime: r.StartTime, FinishTime: r.FinishTime,
-			}
+		if d.job || j.st.status.Terminal() {
+			js := j.st.stored()
+			c.Job = &js
 		}
 		for _, i := range d.elems {
-			el := &j.st.elems[i]
-			es := store.ElementState{Index: int(el.index), Status: el.status, Source: el.src, Reason: el.reason, Detail: el.detail,
-				Host: el.host, MaxMem: el.mem, StartTime: fromNanos(el.start), FinishTime: fromNanos(el.finish)}
-			if el.hasExit {
-				v := int(el.exit)
-				es.ExitCode = &v
-			}
-			c.Elements = append(c.Elements, es)
+			c.Elements = append(c.Elements, j.st.elems[i].stored())
 		}
 		changes = append(changes, c)
 	}
@@ -438,7 +428,7 @@ func (e *Executor) trackStored(sr store.Record, now time.Time) *Job {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	j := e.trackLocked(st, now)
-	if j.st.rec.Status.Terminal() && !sr.FinishTime.IsZero() {
+	if j.st.status.Terminal() && !sr.FinishTime.IsZero() {
 		j.st.endedAt = sr.FinishTime
 	}
 	delete(e.dirty, j) // nothing new to write
@@ -547,25 +537,15 @@ func (e *Executor) interruptedSubmits(ctx context.Context, f ListFilter) ([]Reco
 // of a job, for listing it (storedSnapshot) and for following it
 // (trackStored).
 func (e *Executor) stateFromStore(sr store.Record) jobState {
-	var st jobState
-	st.rec = e.recordFromStore(sr)
-	st.src = sr.Source
+	st := newJobState(e.recordFromStore(sr), sr.Source)
 	// A submission the scheduler refused (or never confirmed) has no
 	// elements, whatever range it asked for: a refused 1-100000000 must not
 	// become 10^8 pending elements in every listing.
 	if a := st.rec.Array; a != nil && sr.JobID != "" {
-		st.elems = make([]elemState, a.Last-a.First+1)
-		for i := range st.elems {
-			st.elems[i] = elemState{index: int32(a.First + i), status: Pending}
-		}
+		st.addElements()
 		for _, es := range sr.Elements {
 			if i := es.Index - a.First; i >= 0 && i < len(st.elems) {
-				el := &st.elems[i]
-				el.status, el.reason, el.detail, el.host, el.mem, el.src = es.Status, es.Reason, es.Detail, es.Host, es.MaxMem, es.Source
-				el.start, el.finish = toNanos(es.StartTime), toNanos(es.FinishTime)
-				if es.ExitCode != nil {
-					el.exit, el.hasExit = int32(*es.ExitCode), true
-				}
+				st.elems[i].phase = elementPhase(es)
 			}
 		}
 	}

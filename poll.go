@@ -115,7 +115,7 @@ func (e *Executor) absorb(ctx context.Context, obs []scheduler.Observation, err 
 		stillMissing[m.job] = true
 	}
 	for _, j := range e.jobs {
-		if j.st.rec.Status.Terminal() {
+		if j.st.status.Terminal() {
 			continue
 		}
 		if !stillMissing[j] {
@@ -143,31 +143,6 @@ func (e *Executor) absorb(ctx context.Context, obs []scheduler.Observation, err 
 	return nil
 }
 
-// fingerprint holds the fields whose change must be written to the store.
-type fingerprint struct {
-	status        Status
-	reason        Reason
-	detail, host  string
-	mem           string
-	exit          int
-	hasExit       bool
-	start, finish int64
-}
-
-func recFingerprint(r *Record) fingerprint {
-	f := fingerprint{status: r.Status, reason: r.Reason, detail: r.Detail, host: r.ExecHost, mem: r.MaxMem,
-		start: r.StartTime.UnixNano(), finish: r.FinishTime.UnixNano()}
-	if r.ExitCode != nil {
-		f.exit, f.hasExit = *r.ExitCode, true
-	}
-	return f
-}
-
-func elemFingerprint(el *elemState) fingerprint {
-	return fingerprint{status: el.status, reason: el.reason, detail: el.detail, host: el.host, mem: el.mem, exit: int(el.exit),
-		hasExit: el.hasExit, start: el.start, finish: el.finish}
-}
-
 // absent is a job, or one element of an array, that no source reported in
 // the current poll. script is the job's script path (immutable), so that
 // exit files can be read without the lock.
@@ -186,13 +161,13 @@ type absent struct {
 func (e *Executor) missingLocked(seq uint64) []absent {
 	var out []absent
 	for _, j := range e.jobs {
-		if j.st.rec.Status.Terminal() {
+		if j.st.status.Terminal() {
 			continue
 		}
 		sp := j.st.rec.ScriptPath
 		if j.st.elems == nil {
 			if j.st.seenPoll != seq {
-				out = append(out, absent{job: j, script: sp, start: toNanos(j.st.rec.StartTime), walltime: j.st.rec.Resources.Walltime})
+				out = append(out, absent{job: j, script: sp, start: j.st.start, walltime: j.st.rec.Resources.Walltime})
 			}
 			continue
 		}
@@ -211,7 +186,7 @@ func stillAbsentLocked(missing []absent, seq uint64) []absent {
 	kept := missing[:0]
 	for _, m := range missing {
 		st := &m.job.st
-		if st.rec.Status.Terminal() {
+		if st.status.Terminal() {
 			continue
 		}
 		if !m.inArray {
@@ -353,95 +328,42 @@ func (e *Executor) applyAll(obs []scheduler.Observation, src store.Source, now t
 // where the observation came from; the store keeps it with the state.
 func (e *Executor) update(j *Job, o *scheduler.Observation, src store.Source, now time.Time, seq uint64) (rollUp bool) {
 	st := &j.st
-	if st.rec.Status.Terminal() {
+	if st.status.Terminal() {
 		return false
 	}
-	if o.InArray {
-		if st.elems == nil {
-			return false
-		}
-		i := o.Index - st.rec.Array.First
-		if i < 0 || i >= len(st.elems) {
-			return false
-		}
-		el := &st.elems[i]
+	if !o.InArray {
 		if seq != 0 {
-			el.seenPoll = uint32(seq)
+			st.seenPoll = seq
 		}
-		if el.status.Terminal() {
-			return false
+		if st.rec.SubmitTime.IsZero() {
+			st.rec.SubmitTime = o.SubmitTime
 		}
-		before := elemFingerprint(el)
-		defer func() {
-			if elemFingerprint(el) != before {
-				e.markDirtyLocked(j, i)
-			}
-		}()
-		// Unknown is applied too: it says the scheduler has lost track of
-		// the job for now (LSF UNKWN), in its own words, until it reports
-		// a known state again.
-		if o.Status != "" {
-			el.status, el.src = o.Status, src
-		}
-		el.reason, el.detail = o.Reason, o.Detail
-		if o.HasExit {
-			el.exit, el.hasExit = int32(o.ExitCode), true
-		}
-		if o.Host != "" {
-			el.host = o.Host
-		}
-		if o.MaxMem != "" {
-			el.mem = o.MaxMem
-		}
-		if !o.StartTime.IsZero() {
-			el.start = toNanos(o.StartTime)
-		}
-		if el.status.Terminal() {
-			el.finish = toNanos(o.FinishTime)
-			if el.finish == 0 {
-				el.finish = now.UnixNano()
-			}
-		}
-		return true
-	}
-	if seq != 0 {
-		st.seenPoll = seq
-	}
-	r := &st.rec
-	before := recFingerprint(r)
-	defer func() {
-		if recFingerprint(r) != before {
+		if st.observe(o, src, now) {
 			e.markDirtyLocked(j, -1)
 		}
-	}()
-	if o.Status != "" {
-		r.Status, st.src = o.Status, src
-	}
-	r.Reason, r.Detail = o.Reason, o.Detail
-	if o.HasExit {
-		v := o.ExitCode
-		r.ExitCode = &v
-	}
-	if o.Host != "" {
-		r.ExecHost = o.Host
-	}
-	if o.MaxMem != "" {
-		r.MaxMem = o.MaxMem
-	}
-	if !o.StartTime.IsZero() {
-		r.StartTime = o.StartTime
-	}
-	if r.SubmitTime.IsZero() {
-		r.SubmitTime = o.SubmitTime
-	}
-	if r.Status.Terminal() {
-		r.FinishTime = o.FinishTime
-		if r.FinishTime.IsZero() {
-			r.FinishTime = now
+		if st.status.Terminal() {
+			e.endLocked(j, now)
 		}
-		e.endLocked(j, now)
+		return false
 	}
-	return false
+	if st.elems == nil {
+		return false
+	}
+	i := o.Index - st.rec.Array.First
+	if i < 0 || i >= len(st.elems) {
+		return false
+	}
+	el := &st.elems[i]
+	if seq != 0 {
+		el.seenPoll = uint32(seq)
+	}
+	if el.status.Terminal() {
+		return false
+	}
+	if el.observe(o, src, now) {
+		e.markDirtyLocked(j, i)
+	}
+	return true
 }
 
 // rollUpLocked derives an array's status from its elements: terminal only
@@ -479,39 +401,34 @@ func (e *Executor) rollUpLocked(j *Job, now time.Time) {
 		if s := fromNanos(el.start); !s.IsZero() && (start.IsZero() || s.Before(start)) {
 			start = s
 		}
-		if st.rec.ExecHost == "" && el.host != "" {
-			st.rec.ExecHost = el.host
+		if st.host == "" && el.host != "" {
+			st.host = el.host
 		}
 	}
-	r := &st.rec
-	r.StartTime = start
+	st.start = toNanos(start)
 	switch {
 	case terminal < len(st.elems):
 		switch {
 		case running > 0 || terminal > 0:
-			r.Status = Running
+			st.status = Running
 		case unknown > 0:
-			r.Status = Unknown
+			st.status = Unknown
 		default:
-			r.Status = Pending
+			st.status = Pending
 		}
 		return
 	case failed > 0:
-		r.Status, r.Reason = Failed, firstFailed.reason
-		r.Detail = fmt.Sprintf("%d of %d elements failed", failed, len(st.elems))
-		if firstFailed.hasExit {
-			v := int(firstFailed.exit)
-			r.ExitCode = &v
-		}
+		st.status, st.reason = Failed, firstFailed.reason
+		st.detail = fmt.Sprintf("%d of %d elements failed", failed, len(st.elems))
+		st.exit, st.hasExit = firstFailed.exit, firstFailed.hasExit
 	case killed > 0:
-		r.Status, r.Reason = Killed, ReasonCancelled
-		r.Detail = fmt.Sprintf("%d of %d elements cancelled", killed, len(st.elems))
+		st.status, st.reason = Killed, ReasonCancelled
+		st.detail = fmt.Sprintf("%d of %d elements cancelled", killed, len(st.elems))
 	default:
-		r.Status, r.Reason, r.Detail = Done, "", ""
-		zero := 0
-		r.ExitCode = &zero
+		st.status, st.reason, st.detail = Done, "", ""
+		st.exit, st.hasExit = 0, true
 	}
-	r.FinishTime = finish
+	st.finish = toNanos(finish)
 	st.src = src
 	e.endLocked(j, now)
 }
@@ -534,7 +451,7 @@ func (e *Executor) endLocked(j *Job, now time.Time) {
 	}
 	snap := st.snapshot(e.dialect)
 	for _, cb := range st.callbacks {
-		if cb.matches(st.rec.Status) {
+		if cb.matches(st.status) {
 			st.inflight++
 			e.dispatch.enqueueFor(j, cb.fn, snap)
 		}
@@ -623,7 +540,7 @@ func (l *outageLog) recovered() int {
 func (e *Executor) unfinishedLocked() []string {
 	var ids []string
 	for id, j := range e.jobs {
-		if !j.st.rec.Status.Terminal() {
+		if !j.st.status.Terminal() {
 			ids = append(ids, id)
 		}
 	}
@@ -658,7 +575,7 @@ func (e *Executor) learn(ctx context.Context, ids []string, now time.Time, seq u
 	defer e.mu.Unlock()
 	for id, c := range states {
 		j := e.jobs[id]
-		if j == nil || j.st.rec.Status.Terminal() {
+		if j == nil || j.st.status.Terminal() {
 			continue
 		}
 		j.st.storeSeen = c.UpdatedAt

@@ -115,7 +115,7 @@ func (e *Executor) covering() scheduler.Query {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for _, j := range e.jobs {
-		if !j.st.rec.Status.Terminal() && !strings.HasPrefix(j.st.rec.Name, q.Prefix) {
+		if !j.st.status.Terminal() && !strings.HasPrefix(j.st.rec.Name, q.Prefix) {
 			q.Prefix = ""
 			break
 		}
