@@ -48,16 +48,12 @@ type Executor struct {
 	// retryBase is the first submit-retry delay; it doubles each attempt.
 	retryBase time.Duration
 
-	// db is the durable job store; nil with in_memory.
-	db        *store.Store
-	flushMu   sync.Mutex // one flush at a time, so writes stay in order
-	flushKick chan struct{}
-	flushStop chan struct{}
-	flushDone chan struct{}
+	// db is the durable job store and w its writer; both nil with
+	// in_memory.
+	db *store.Store
+	w  *writer
 
-	mu          sync.Mutex
-	dirty       map[*Job]*dirtyJob // state not yet written to db
-	completions []store.Completion // accepted submissions not yet written to db
+	mu sync.Mutex
 	// onThisMachine: the scheduler runs jobs here (no fsync per intent).
 	onThisMachine bool
 	jobs          map[string]*Job
@@ -73,9 +69,6 @@ type Executor struct {
 	process   string
 	pollEvery time.Duration
 	shared    store.PollDecision
-	// failWrite, when set (tests only, under mu), makes store writes fail
-	// before they start.
-	failWrite func() error
 }
 
 // New creates an Executor for cfg.Executor.

@@ -15,57 +15,26 @@ import (
 	"github.com/go-cluster-api/clusterapi/scheduler"
 )
 
-// The engine writes job state to the durable store (unless in_memory) in
-// batches: everything a poll changed in one transaction at the end of the
-// poll, and changes that arrive between polls (local completions, cancels)
-// through a flusher goroutine that gathers them for flushDelay.
-const flushDelay = 100 * time.Millisecond
+// The engine writes job state to the durable store (unless in_memory)
+// through its writer (writer.go), in batches: everything a poll changed in
+// one transaction at the end of the poll, and changes that arrive between
+// polls (local completions, cancels, submissions' job ids) within
+// flushDelay.
 
 // storePath is the job store inside the state dir.
 func storePath(stateDir string) string { return filepath.Join(stateDir, "jobs.db") }
 
-// dirtyJob says what of a job must be written: its own row and/or some
-// elements (by position in elems).
-type dirtyJob struct {
-	job   bool
-	elems []int
-}
-
-func (e *Executor) markDirtyLocked(j *Job, elem int) {
-	if e.db == nil {
+// recordLocked hands the writer what changed in job j: its own row
+// (elem < 0) or element elem. e.mu is held.
+func (e *Executor) recordLocked(j *Job, elem int) {
+	if e.w == nil {
 		return
 	}
-	d := e.dirty[j]
-	if d == nil {
-		d = &dirtyJob{}
-		e.dirty[j] = d
-	}
 	if elem < 0 {
-		d.job = true
-	} else if !slices.Contains(d.elems, elem) {
-		d.elems = append(d.elems, elem)
+		e.w.job(j.id, j.st.stored())
+		return
 	}
-}
-
-// takeChangesLocked turns the dirty set into store changes and clears it.
-func (e *Executor) takeChangesLocked() []store.Change {
-	if len(e.dirty) == 0 {
-		return nil
-	}
-	changes := make([]store.Change, 0, len(e.dirty))
-	for j, d := range e.dirty {
-		c := store.Change{Key: store.Key{Scheduler: e.sched.Name(), JobID: j.id}}
-		if d.job || j.st.status.Terminal() {
-			js := j.st.stored()
-			c.Job = &js
-		}
-		for _, i := range d.elems {
-			c.Elements = append(c.Elements, j.st.elems[i].stored())
-		}
-		changes = append(changes, c)
-	}
-	clear(e.dirty)
-	return changes
+	e.w.element(j.id, j.st.elems[elem].stored())
 }
 
 func cloneInt(p *int) *int {
@@ -74,91 +43,6 @@ func cloneInt(p *int) *int {
 	}
 	v := *p
 	return &v
-}
-
-// flush writes pending state changes in one transaction.
-func (e *Executor) flush(ctx context.Context) error {
-	if e.db == nil {
-		return nil
-	}
-	e.flushMu.Lock()
-	defer e.flushMu.Unlock()
-	e.mu.Lock()
-	changes := e.takeChangesLocked()
-	done := e.completions
-	e.completions = nil
-	fault := e.failWrite
-	e.mu.Unlock()
-	if len(changes) == 0 && len(done) == 0 {
-		return nil
-	}
-	var unknown []store.Key
-	var conflicts []error
-	var err error
-	if fault != nil {
-		err = fault()
-	}
-	if err == nil {
-		unknown, conflicts, err = e.db.Apply(ctx, done, changes)
-	}
-	for _, c := range conflicts {
-		e.log.Error("job store: recording a submission's job id", "err", c)
-	}
-	if err != nil {
-		// Keep every completion and change, the job row and each
-		// element, for the next flush: a store busy for a moment, or a
-		// write cut short, must not lose a state.
-		e.mu.Lock()
-		e.completions = append(done, e.completions...)
-		for _, c := range changes {
-			j := e.jobs[c.Key.JobID]
-			if j == nil {
-				continue
-			}
-			if c.Job != nil {
-				e.markDirtyLocked(j, -1)
-			}
-			for _, es := range c.Elements {
-				e.markDirtyLocked(j, es.Index-j.st.rec.Array.First)
-			}
-		}
-		e.mu.Unlock()
-		return fmt.Errorf("job store: %w", err)
-	}
-	if len(unknown) > 0 {
-		e.log.Debug("job store does not know some tracked jobs (submitted without a store)", "count", len(unknown))
-	}
-	return nil
-}
-
-// kickFlush asks the flusher to write soon.
-func (e *Executor) kickFlush() {
-	if e.db == nil {
-		return
-	}
-	select {
-	case e.flushKick <- struct{}{}:
-	default:
-	}
-}
-
-func (e *Executor) flushLoop() {
-	defer close(e.flushDone)
-	for {
-		select {
-		case <-e.flushStop:
-			return
-		case <-e.flushKick:
-		}
-		select {
-		case <-e.flushStop:
-			return
-		case <-time.After(flushDelay):
-		}
-		if err := e.flush(context.Background()); err != nil {
-			e.log.Warn("could not record job states; will retry", "err", err)
-		}
-	}
 }
 
 // openStore opens the job store unless the configuration says in_memory.
@@ -171,11 +55,7 @@ func (e *Executor) openStore() error {
 		return err
 	}
 	e.db = db
-	e.dirty = make(map[*Job]*dirtyJob)
-	e.flushKick = make(chan struct{}, 1)
-	e.flushStop = make(chan struct{})
-	e.flushDone = make(chan struct{})
-	go e.flushLoop()
+	e.w = newWriter(db, e.log, func(id string) store.Key { return store.Key{Scheduler: e.sched.Name(), JobID: id} })
 	return nil
 }
 
@@ -189,11 +69,9 @@ func (e *Executor) closeStore() error {
 	if e.db == nil {
 		return nil
 	}
-	close(e.flushStop)
-	<-e.flushDone
 	ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
 	defer cancel()
-	err := e.flush(ctx)
+	err := e.w.close(ctx)
 	if err != nil {
 		err = fmt.Errorf("closing: the job store lacks the latest job states: %w", err)
 	}
@@ -226,10 +104,7 @@ func (e *Executor) endSubmit(ctx context.Context, token, id string, subErr error
 		return nil
 	}
 	if subErr == nil {
-		e.mu.Lock()
-		e.completions = append(e.completions, store.Completion{Token: token, JobID: id})
-		e.mu.Unlock()
-		e.kickFlush()
+		e.w.completed(store.Completion{Token: token, JobID: id})
 		return nil
 	}
 	// The store must record the outcome even if the caller's context ended
@@ -431,7 +306,7 @@ func (e *Executor) trackStored(sr store.Record, now time.Time) *Job {
 	if j.st.status.Terminal() && !sr.FinishTime.IsZero() {
 		j.st.endedAt = sr.FinishTime
 	}
-	delete(e.dirty, j) // nothing new to write
+	e.w.forget(j.id) // nothing new to write
 	return j
 }
 
@@ -472,7 +347,7 @@ func (e *Executor) List(ctx context.Context, f ListFilter) ([]Record, error) {
 		}
 		return out, nil
 	}
-	if err := e.flush(ctx); err != nil {
+	if err := e.w.flush(ctx); err != nil {
 		e.log.Warn("listing without the latest states", "err", err)
 	}
 	recs, err := e.db.List(ctx, store.Filter{Scheduler: e.sched.Name(), Statuses: f.Statuses, Name: f.Name,

@@ -29,15 +29,13 @@ func TestStoreWriteFailuresLoseNothing(t *testing.T) {
 				t.Fatal(err)
 			}
 			writes := 0
-			e.mu.Lock()
-			e.failWrite = func() error {
+			e.w.setFault(func() error {
 				writes++
 				if writes == failAt {
 					return errors.New("injected: reading current states: context canceled")
 				}
 				return nil
-			}
-			e.mu.Unlock()
+			})
 			arr, err := e.SubmitArray(context.Background(), spec(dir, "arr", "true"), Array{First: 1, Last: 300})
 			if err != nil {
 				t.Fatal(err)
@@ -100,9 +98,7 @@ func TestCloseReportsAFailedLastWrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	j := mustSubmit(t, e, spec(dir, "one", "true"))
-	e.mu.Lock()
-	e.failWrite = func() error { return errors.New("injected: disk full") }
-	e.mu.Unlock()
+	e.w.setFault(func() error { return errors.New("injected: disk full") })
 	f.setStatus(j.ID(), 0, Done, 0)
 	e.Poll(context.Background())
 	if err := e.Close(); err == nil {

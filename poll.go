@@ -131,7 +131,7 @@ func (e *Executor) absorb(ctx context.Context, obs []scheduler.Observation, err 
 	e.mu.Unlock()
 	// What this poll learnt is written even when the caller gives up now
 	// (a command exiting mid-poll): the store must not lag behind.
-	err = e.flush(context.WithoutCancel(ctx))
+	err = e.w.flush(context.WithoutCancel(ctx))
 	if len(purged) > 0 && e.db != nil {
 		if perr := e.db.MarkPurged(ctx, purged); perr != nil {
 			e.log.Warn("job store: marking purged jobs", "err", perr)
@@ -339,7 +339,7 @@ func (e *Executor) update(j *Job, o *scheduler.Observation, src store.Source, no
 			st.rec.SubmitTime = o.SubmitTime
 		}
 		if st.observe(o, src, now) {
-			e.markDirtyLocked(j, -1)
+			e.recordLocked(j, -1)
 		}
 		if st.status.Terminal() {
 			e.endLocked(j, now)
@@ -361,7 +361,7 @@ func (e *Executor) update(j *Job, o *scheduler.Observation, src store.Source, no
 		return false
 	}
 	if el.observe(o, src, now) {
-		e.markDirtyLocked(j, i)
+		e.recordLocked(j, i)
 	}
 	return true
 }
@@ -444,8 +444,7 @@ func (e *Executor) endLocked(j *Job, now time.Time) {
 	if j.done != nil {
 		close(j.done)
 	}
-	e.markDirtyLocked(j, -1)
-	e.kickFlush()
+	e.recordLocked(j, -1)
 	if len(st.callbacks) == 0 {
 		return
 	}
@@ -473,7 +472,7 @@ func (e *Executor) purgeLocked(now time.Time) []store.Key {
 	var keys []store.Key
 	for id, j := range e.jobs {
 		st := &j.st
-		if st.endedAt.IsZero() || st.inflight > 0 || e.dirty[j] != nil {
+		if st.endedAt.IsZero() || st.inflight > 0 || (e.w != nil && e.w.pending(id)) {
 			continue
 		}
 		if e.expired(st.endedAt, now) {
@@ -497,7 +496,6 @@ func (e *Executor) notify(o scheduler.Observation) {
 	defer e.mu.Unlock()
 	if j := e.jobs[o.ID]; j != nil {
 		e.apply(j, o, store.SourceScheduler, now, 0)
-		e.kickFlush()
 		return
 	}
 	n := e.early[o.ID]
