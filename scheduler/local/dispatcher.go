@@ -116,14 +116,21 @@ func TakeDispatcher(stateDir string) (lock *os.File, ok bool, err error) {
 		role := s.role
 		var fd int
 		if role != nil {
+			// Under ForkLock, as os/exec's own descriptors are made: a job
+			// forked between the dup and close-on-exec would hold the role
+			// for its whole life.
+			syscall.ForkLock.RLock()
 			fd, err = syscall.Dup(int(role.Fd()))
+			if err == nil {
+				syscall.CloseOnExec(fd)
+			}
+			syscall.ForkLock.RUnlock()
 		}
 		s.mu.Unlock()
 		if role != nil {
 			if err != nil {
 				return nil, false, fmt.Errorf("local executor dispatcher lock: %w", err)
 			}
-			syscall.CloseOnExec(fd)
 			return os.NewFile(uintptr(fd), role.Name()), true, nil
 		}
 	}

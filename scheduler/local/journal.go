@@ -345,9 +345,26 @@ func (b *book) catchUp(f *os.File, seen func(*bookJob, int, *event)) error {
 
 // appendEvents writes events to the journal in one write. O_APPEND places
 // it at the end whatever other processes appended; the caller holds the
-// journal lock when the events depend on what the book says.
+// journal lock. A line left without its newline (a writer killed in the
+// middle of a write, a full disk) is ended first, so that it stays one
+// damaged line instead of swallowing the next event; and a write of ours
+// that fails is cut back off, so that it leaves no such line.
 func appendEvents(f *os.File, evs ...event) error {
+	if len(evs) == 0 {
+		return nil
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("local executor journal: %w", err)
+	}
+	size := fi.Size()
 	var buf bytes.Buffer
+	if size > 0 {
+		var last [1]byte
+		if _, err := f.ReadAt(last[:], size-1); err == nil && last[0] != '\n' {
+			buf.WriteByte('\n')
+		}
+	}
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	for i := range evs {
@@ -356,6 +373,7 @@ func appendEvents(f *os.File, evs ...event) error {
 		}
 	}
 	if _, err := f.Write(buf.Bytes()); err != nil {
+		f.Truncate(size)
 		return fmt.Errorf("local executor journal: %w", err)
 	}
 	return nil

@@ -53,7 +53,10 @@ type Scheduler struct {
 	// watch are the jobs whose starts and ends, recorded by other
 	// processes, are told to subscribers as soon as the journal has them:
 	// the jobs this instance submitted or saw unfinished in a poll.
-	watch  map[string]bool
+	watch map[string]bool
+	// outbox holds what the journal told of watched jobs, published by
+	// whoever unlocks mu next (unlock).
+	outbox []scheduler.Observation
 	subs   []func(scheduler.Observation)
 	mem    memState
 	closed bool
@@ -260,10 +263,9 @@ func (s *Scheduler) Submit(ctx context.Context, job *scheduler.Job) (string, err
 	// Submit returns is one that waits for slots: a caller about to exit
 	// (capi submit) then knows at once whether someone must stay to start
 	// it later, instead of guessing with a timeout.
-	obs := s.dispatchLocked()
+	s.dispatchLocked()
 	holder := s.role != nil
-	s.mu.Unlock()
-	s.publishAll(obs)
+	s.unlock()
 	if !holder {
 		kickSpool(s.sp.dir) // a dispatcher of this process starts it now
 	}
@@ -285,7 +287,13 @@ func (s *Scheduler) appendSubmit(jf *jobFile) (string, error) {
 	if err := appendEvents(s.journal, event{Ev: evSubmit, ID: id, Job: jf}); err != nil {
 		return "", err
 	}
-	return id, s.catchUpLocked()
+	if err := s.catchUpLocked(); err != nil {
+		return "", err
+	}
+	if s.book.jobs[id] == nil {
+		return "", fmt.Errorf("local executor journal %s: the submission of job %s was written but does not read back", s.sp.journalPath(), id)
+	}
+	return id, nil
 }
 
 func (s *Scheduler) lockJournal() error {
@@ -298,39 +306,25 @@ func (s *Scheduler) lockJournal() error {
 // catchUpLocked applies what was appended to the journal since the last
 // look. s.mu is held.
 func (s *Scheduler) catchUpLocked() error {
-	_, err := s.news()
-	return err
+	return s.book.catchUp(s.journal, s.seen)
 }
 
-// news catches up with the journal and returns the observations to tell
-// subscribers: starts and ends that other instances recorded for watched
-// jobs. s.mu is held.
-func (s *Scheduler) news() ([]scheduler.Observation, error) {
-	var obs []scheduler.Observation
-	err := s.book.catchUp(s.journal, func(j *bookJob, i int, ev *event) {
-		if !s.watch[j.job.ID] || ev.Owner == s.ownerID || (ev.Ev != evStart && ev.Ev != evEnd) {
-			return
-		}
-		obs = append(obs, s.elementObservation(j, i))
-		if j.left == 0 {
-			delete(s.watch, j.job.ID)
-		}
-	})
-	return obs, err
-}
-
-// Subscribe implements scheduler.Notifier.
-func (s *Scheduler) Subscribe(fn func(scheduler.Observation)) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.subs = append(s.subs, fn)
-}
-
-func (s *Scheduler) publishAll(obs []scheduler.Observation) {
-	if len(obs) == 0 {
+// seen is told of each event the book applies, whoever wrote it: the
+// starts and ends of watched jobs go to the outbox.
+func (s *Scheduler) seen(j *bookJob, i int, ev *event) {
+	if (ev.Ev != evStart && ev.Ev != evEnd) || !s.watch[j.job.ID] {
 		return
 	}
-	s.mu.Lock()
+	s.outbox = append(s.outbox, s.elementObservation(j, i))
+	if j.left == 0 {
+		delete(s.watch, j.job.ID)
+	}
+}
+
+// unlock releases s.mu and publishes the outbox.
+func (s *Scheduler) unlock() {
+	obs := s.outbox
+	s.outbox = nil
 	subs := s.subs
 	s.mu.Unlock()
 	for _, o := range obs {
@@ -338,6 +332,13 @@ func (s *Scheduler) publishAll(obs []scheduler.Observation) {
 			fn(o)
 		}
 	}
+}
+
+// Subscribe implements scheduler.Notifier.
+func (s *Scheduler) Subscribe(fn func(scheduler.Observation)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.subs = append(s.subs, fn)
 }
 
 // Close stops following the spool and gives up the dispatcher role: another
@@ -407,14 +408,12 @@ func (s *Scheduler) loop() {
 		case <-tick.C:
 		}
 		s.mu.Lock()
-		obs, err := s.news()
-		if err != nil {
+		if err := s.catchUpLocked(); err != nil {
 			s.log.Error("local executor: reading the journal", "err", err)
 		}
-		obs = append(obs, s.settleOrphans()...)
-		obs = append(obs, s.dispatchLocked()...)
-		s.mu.Unlock()
-		s.publishAll(obs)
+		s.settleOrphans()
+		s.dispatchLocked()
+		s.unlock()
 	}
 }
 
@@ -439,31 +438,42 @@ func (s *Scheduler) holdRoleLocked() bool {
 
 // dispatchLocked starts waiting elements, oldest job first, while cpu and
 // GPU slots and max-concurrent limits allow, if this instance holds the
-// dispatcher role (it takes it when work waits and nobody holds it). s.mu
-// is held; the returned observations are to be published.
-func (s *Scheduler) dispatchLocked() []scheduler.Observation {
+// dispatcher role (it takes it when work waits and nobody holds it). Each
+// start is appended as soon as its process runs, so that a dispatcher
+// killed in the middle of a round leaves as little as possible unrecorded.
+// s.mu is held.
+func (s *Scheduler) dispatchLocked() {
 	if !s.book.waiting() || !s.holdRoleLocked() {
-		return nil
+		return
 	}
 	if err := s.lockJournal(); err != nil {
 		s.log.Error("local executor: dispatch", "err", err)
-		return nil
+		return
 	}
 	defer unflock(s.journal)
 	if err := s.catchUpLocked(); err != nil {
 		s.log.Error("local executor: dispatch", "err", err)
-		return nil
+		return
 	}
 	free := s.slots - s.book.usedCPUs
 	gpus := s.book.freeGPUs(s.gpus)
-	var evs []event
-	var obs []scheduler.Observation
+	record := func(evs ...event) {
+		if err := appendEvents(s.journal, evs...); err != nil {
+			s.log.Error("local executor: record starts", "err", err)
+		}
+	}
 	s.book.prune()
 	for _, j := range s.book.queue {
 		if free <= 0 {
 			break
 		}
 		jf := j.job
+		if jf.CPUs > s.slots || jf.GPUs > s.gpus {
+			// Accepted by a process with more slots than this one's: it
+			// would wait forever, and keep this dispatcher alive.
+			s.neverFits(j, record)
+			continue
+		}
 		running := j.running
 		for i := j.next; i < len(j.els) && free >= jf.CPUs && len(gpus) >= jf.GPUs; i++ {
 			if jf.MaxConcurrent > 0 && running >= jf.MaxConcurrent {
@@ -482,32 +492,34 @@ func (s *Scheduler) dispatchLocked() []scheduler.Observation {
 			started, err := s.startLocked(jf, el, gpus[:jf.GPUs:jf.GPUs])
 			if err != nil {
 				s.log.Error("local executor: start failed", "job", jf.ID, "element", el, "err", err)
-				now := time.Now()
-				evs = append(evs, event{Ev: evEnd, ID: jf.ID, El: el, Owner: s.ownerID,
-					End: &endFile{Status: "failed", Reason: string(scheduler.ReasonNodeFailure), Detail: "could not start: " + err.Error(), Finish: now}})
+				record(event{Ev: evEnd, ID: jf.ID, El: el, Owner: s.ownerID,
+					End: &endFile{Status: "failed", Reason: string(scheduler.ReasonNodeFailure), Detail: "could not start: " + err.Error(), Finish: time.Now()}})
 				continue
 			}
-			evs = append(evs, started...)
+			record(started...)
 			free -= jf.CPUs
 			gpus = gpus[jf.GPUs:]
 			running++
 		}
 	}
-	if len(evs) == 0 {
-		return nil
-	}
-	if err := appendEvents(s.journal, evs...); err != nil {
-		s.log.Error("local executor: record starts", "err", err)
-	}
-	err := s.book.catchUp(s.journal, func(j *bookJob, i int, ev *event) {
-		if ev.Owner == s.ownerID || ev.Owner == "" {
-			obs = append(obs, s.elementObservation(j, i))
-		}
-	})
-	if err != nil {
+	if err := s.catchUpLocked(); err != nil {
 		s.log.Error("local executor: reading the journal", "err", err)
 	}
-	return obs
+}
+
+// neverFits ends the waiting elements of a job that asks for more cpus or
+// GPUs than this dispatcher has.
+func (s *Scheduler) neverFits(j *bookJob, record func(...event)) {
+	detail := fmt.Sprintf("needs %d cpus and %d GPUs; the process that dispatches the local executor's jobs has %d cpu slots and %d GPUs (local_slots, local_gpus): give every process sharing the state dir the same settings",
+		j.job.CPUs, j.job.GPUs, s.slots, s.gpus)
+	var evs []event
+	for i := j.next; i < len(j.els); i++ {
+		if j.startable(i) {
+			evs = append(evs, event{Ev: evEnd, ID: j.job.ID, El: j.job.el(i), Owner: s.ownerID,
+				End: &endFile{Status: "failed", Reason: string(scheduler.ReasonScheduler), Detail: detail, Finish: time.Now()}})
+		}
+	}
+	record(evs...)
 }
 
 // startLocked starts element el of j holding the GPU indices gpus and
@@ -713,7 +725,9 @@ func (s *Scheduler) wait(p *proc) {
 		status, reason = scheduler.Failed, scheduler.ReasonExitCode
 	}
 	s.mu.Lock()
-	var obs []scheduler.Observation
+	// An end that cannot be recorded now (a full disk) is recorded by a
+	// later look at the spool, from the exit status in the run file: the
+	// element is no longer among this instance's own (settleOrphans).
 	if err := s.lockJournal(); err != nil {
 		s.log.Error("local executor: record end", "job", p.job.ID, "err", err)
 	} else {
@@ -723,20 +737,15 @@ func (s *Scheduler) wait(p *proc) {
 		if err := appendEvents(s.journal, event{Ev: evEnd, ID: p.job.ID, El: p.el, Owner: s.ownerID, End: end}); err != nil {
 			s.log.Error("local executor: record end", "job", p.job.ID, "err", err)
 		}
-		s.book.catchUp(s.journal, func(j *bookJob, i int, ev *event) {
-			if ev.Ev == evEnd && ev.ID == p.job.ID && ev.El == p.el {
-				obs = append(obs, s.elementObservation(j, i))
-			}
-		})
+		s.catchUpLocked()
 		unflock(s.journal)
 	}
 	delete(s.running, p.job.ID+"."+p.el)
 	if s.closed && len(s.running) == 0 {
 		s.releaseLocked()
 	}
-	s.mu.Unlock()
+	s.unlock()
 	s.wake()
-	s.publishAll(obs)
 	if p.mem.Cgroup != "" {
 		// A walltime watchdog leaves the cgroup within a second of the
 		// job's end; processes the job left behind keep it until a sweep.
@@ -840,13 +849,12 @@ func (s *Scheduler) Poll(ctx context.Context, q scheduler.Query) ([]scheduler.Ob
 		return nil, err
 	}
 	s.mu.Lock()
-	news, err := s.news()
-	if err != nil {
-		s.mu.Unlock()
+	if err := s.catchUpLocked(); err != nil {
+		s.unlock()
 		return nil, err
 	}
-	news = append(news, s.settleOrphans()...)
-	news = append(news, s.dispatchLocked()...)
+	s.settleOrphans()
+	s.dispatchLocked()
 	var out []scheduler.Observation
 	for _, j := range s.book.order {
 		if q.Prefix != "" && !strings.HasPrefix(j.job.Name, q.Prefix) {
@@ -859,8 +867,7 @@ func (s *Scheduler) Poll(ctx context.Context, q scheduler.Query) ([]scheduler.Ob
 			s.watch[j.job.ID] = true
 		}
 	}
-	s.mu.Unlock()
-	s.publishAll(news)
+	s.unlock()
 	return out, nil
 }
 
@@ -885,12 +892,18 @@ func (s *Scheduler) endObservation(j *jobFile, el string, end endFile) scheduler
 
 // settleOrphans records the ends of running elements whose processes are
 // gone and whose starter will not record them (it died, or was closed and
-// its own processes ended): from the exit status their trap wrote in the
-// run file. s.mu is held; the returned observations are to be published.
-func (s *Scheduler) settleOrphans() []scheduler.Observation {
+// its own processes ended, or could not write the end): from the exit
+// status their trap wrote in the run file. s.mu is held.
+func (s *Scheduler) settleOrphans() {
 	type orphan struct {
 		j *bookJob
 		i int
+	}
+	unrecorded := func(e *elem, key string) bool {
+		if e.owner == s.ownerID {
+			return s.running[key] == nil
+		}
+		return e.owner == "" || !locked(s.sp.ownerPath(e.owner))
 	}
 	var found []orphan
 	for _, j := range s.book.order {
@@ -899,19 +912,16 @@ func (s *Scheduler) settleOrphans() []scheduler.Observation {
 		}
 		for i := range j.els {
 			e := &j.els[i]
-			if !e.running() || s.running[j.job.ID+"."+j.job.el(i)] != nil {
-				continue
-			}
-			if (e.owner == "" || !locked(s.sp.ownerPath(e.owner))) && !locked(e.run) {
+			if e.running() && unrecorded(e, j.job.ID+"."+j.job.el(i)) && !locked(e.run) {
 				found = append(found, orphan{j, i})
 			}
 		}
 	}
 	if len(found) == 0 {
-		return nil
+		return
 	}
 	if err := s.lockJournal(); err != nil {
-		return nil
+		return
 	}
 	defer unflock(s.journal)
 	s.catchUpLocked()
@@ -925,19 +935,13 @@ func (s *Scheduler) settleOrphans() []scheduler.Observation {
 		evs = append(evs, event{Ev: evEnd, ID: o.j.job.ID, El: el, Owner: s.ownerID, End: s.orphanEnd(o.j.job, el, e.exit, e.start, e.mem)})
 	}
 	if len(evs) == 0 {
-		return nil
+		return
 	}
 	if err := appendEvents(s.journal, evs...); err != nil {
 		s.log.Error("local executor: record ends", "err", err)
-		return nil
+		return
 	}
-	var obs []scheduler.Observation
-	s.book.catchUp(s.journal, func(j *bookJob, i int, ev *event) {
-		if ev.Owner == s.ownerID && s.watch[j.job.ID] {
-			obs = append(obs, s.elementObservation(j, i))
-		}
-	})
-	return obs
+	s.catchUpLocked()
 }
 
 // orphanEnd is how an element that ran with no one waiting for it ended:
@@ -976,7 +980,6 @@ func (s *Scheduler) Cancel(ctx context.Context, req scheduler.CancelRequest) err
 		run string
 	}
 	var victims []victim
-	var obs []scheduler.Observation
 	s.mu.Lock()
 	err := func() error {
 		if err := s.lockJournal(); err != nil {
@@ -1019,22 +1022,15 @@ func (s *Scheduler) Cancel(ctx context.Context, req scheduler.CancelRequest) err
 		if err := appendEvents(s.journal, evs...); err != nil {
 			return fmt.Errorf("local executor: cancel: %w", err)
 		}
-		return s.book.catchUp(s.journal, func(j *bookJob, i int, ev *event) {
-			if ev.Ev == evEnd && s.watch[j.job.ID] {
-				obs = append(obs, s.elementObservation(j, i))
-			}
-		})
+		return s.catchUpLocked()
 	}()
-	s.mu.Unlock()
+	s.unlock()
 	if err != nil {
 		return err
 	}
-	s.publishAll(obs)
-	var pgids []int
 	for _, v := range victims {
 		if v.pid > 0 && locked(v.run) {
 			syscall.Kill(-v.pid, syscall.SIGTERM)
-			pgids = append(pgids, v.pid)
 		} else if v.pid == 0 {
 			s.log.Warn("local executor: cannot signal an element whose start was not recorded", "run", v.run)
 		}
@@ -1049,8 +1045,12 @@ func (s *Scheduler) Cancel(ctx context.Context, req scheduler.CancelRequest) err
 			}
 		}
 	}
-	for _, pg := range pgids {
-		syscall.Kill(-pg, syscall.SIGKILL)
+	for _, v := range victims {
+		// Only a group whose element still runs: a pid that ended may
+		// have been reused.
+		if v.pid > 0 && locked(v.run) {
+			syscall.Kill(-v.pid, syscall.SIGKILL)
+		}
 	}
 	s.wake()
 	return nil

@@ -826,3 +826,87 @@ func TestHugeArrayRefused(t *testing.T) {
 		t.Errorf("the journal holds %q after a refused array", b)
 	}
 }
+
+// An instance is told of its jobs' ends whichever of its calls reads them
+// from the journal first: here its own next Submit, before its loop looks.
+// (Each catch-up used to keep what it read for itself, so the end reached
+// no subscriber.)
+func TestEndsReadByAnyCallAreTold(t *testing.T) {
+	t.Parallel()
+	state, wd := t.TempDir(), t.TempDir()
+	w := &script.Writer{}
+	ctx := context.Background()
+	holder := openSched(t, state, 4)
+	blocker, err := submitTo(ctx, holder, w, wd, "blocker", "sleep 30", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := openSched(t, state, 4)
+	rec := newRecorder()
+	a.Subscribe(rec.observe)
+	x, err := submitTo(ctx, a, w, wd, "x", "sleep 0.2", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "x's end in the journal", func() bool {
+		b, _ := os.ReadFile(a.sp.journalPath())
+		return strings.Contains(string(b), `{"ev":"end","id":"`+x+`"`)
+	})
+	if _, err := submitTo(ctx, a, w, wd, "y", "true", nil); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "x's end told", func() bool { _, n := rec.get(x); return n == 1 })
+	if err := holder.Cancel(ctx, scheduler.CancelRequest{Targets: []scheduler.Target{{ID: blocker}}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A line left without its newline (a writer killed mid-write, a full disk)
+// stays one damaged line: the next submissions get their own ids and run.
+// (The next append used to join it, and the submission was lost and its id
+// handed out again.)
+func TestTornJournalLineLosesNothing(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 1)
+	f, err := os.OpenFile(e.s.sp.journalPath(), os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString(`{"ev":"start","id":"1","el":"jo`)
+	f.Close()
+	one := e.submit("one", "true", nil)
+	two := e.submit("two", "true", nil)
+	if one == two {
+		t.Fatalf("two submissions got the same id %s", one)
+	}
+	got := pollUntilTerminal(t, e.s, []string{one, two})
+	for _, id := range []string{one, two} {
+		if got[id].Status != scheduler.Done {
+			t.Errorf("job %s: %+v, want done", id, got[id])
+		}
+	}
+}
+
+// A job accepted by a process with more slots than the dispatcher's ends
+// failed with a reason naming both settings, instead of waiting forever
+// (and keeping a background dispatcher alive).
+func TestJobLargerThanTheDispatcherFails(t *testing.T) {
+	t.Parallel()
+	state, wd := t.TempDir(), t.TempDir()
+	w := &script.Writer{}
+	ctx := context.Background()
+	small := openSched(t, state, 1)
+	first, err := submitTo(ctx, small, w, wd, "first", "true", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	big := openSched(t, state, 4)
+	id, err := submitRes(ctx, big, w, scheduler.Resources{WorkDir: wd, CPUs: 2}, "big", "true", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := pollUntilTerminal(t, small, []string{first, id})
+	if o := got[id]; o.Status != scheduler.Failed || o.Reason != scheduler.ReasonScheduler || !strings.Contains(o.Detail, "local_slots") {
+		t.Errorf("2-cpu job under a 1-slot dispatcher: %s/%s %q, want failed/scheduler naming local_slots", o.Status, o.Reason, o.Detail)
+	}
+}

@@ -122,4 +122,5 @@ func TestOldSpoolIsCarriedOver(t *testing.T) {
 	if id != "4" {
 		t.Errorf("a new job got id %s, want 4 (after the old ones)", id)
 	}
+	pollUntilTerminal(t, s, []string{id})
 }
