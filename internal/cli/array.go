@@ -99,7 +99,7 @@ func (o *arrayOptions) run(ctx context.Context, argv []string) error {
 	if err != nil {
 		return err
 	}
-	defer ex.Close()
+	defer o.closeExecutor(ex)
 	var stopMon func()
 	if o.wait {
 		// Poll from before the submit: elements that other processes
@@ -129,7 +129,6 @@ func (o *arrayOptions) run(ctx context.Context, argv []string) error {
 		return codeErr(err)
 	}
 	if !o.wait {
-		o.leaveDispatcher(ex, job)
 		return printSubmitted(o.globals, job.Snapshot())
 	}
 	if !o.json {

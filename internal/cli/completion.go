@@ -68,7 +68,7 @@ func (g *globals) completeJobs(unfinished, one bool) cobra.CompletionFunc {
 		if err != nil {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
-		defer ex.Close()
+		defer g.closeExecutor(ex)
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		f := capi.ListFilter{Limit: completionLimit}

@@ -50,6 +50,7 @@ func (g *globals) dispatch(ctx context.Context) error {
 	if ctx == nil {
 		ctx = background()
 	}
+	g.dispatching = true // it never hands its role to another dispatcher
 	if os.Getenv(dispatchLockEnv) == "1" {
 		// Before any job starts: the jobs this process starts must neither
 		// hold the role after it exits nor take an unrelated descriptor
@@ -106,22 +107,28 @@ func firstMissing(paths ...string) (string, bool) {
 	return "", false
 }
 
-// leaveDispatcher makes sure a dispatcher will start job's waiting
-// elements after this process exits: it starts one, handing it the
-// dispatcher role, unless another process holds the role already. Only
-// the capi binary does this (g.self is set by Main); tests calling run
-// never spawn processes.
-func (g *globals) leaveDispatcher(ex *capi.Executor, job *capi.Job) {
-	if ex.Name() != "local" || g.self == "" || !hasPending(job.Snapshot()) {
+// leaveDispatcher makes sure a dispatcher will start the spool's waiting
+// elements after this process exits, whichever process submitted them:
+// when some wait, it starts one, handing it the dispatcher role (this
+// process's own, if it holds it), unless another process holds the role.
+// Every command calls it before closing its executor, except the
+// dispatcher itself. Only the capi binary does this (g.self is set by
+// Main); tests calling run never spawn processes.
+func (g *globals) leaveDispatcher(ex *capi.Executor) {
+	if ex.Name() != "local" || g.self == "" || g.dispatching {
 		return
 	}
-	lock, ok, err := local.TakeDispatcher(ex.Config().StateDir)
+	stateDir := ex.Config().StateDir
+	if !local.Waiting(stateDir) {
+		return
+	}
+	lock, ok, err := local.TakeDispatcher(stateDir)
 	if err != nil {
 		g.logger().Warn("cannot start the background dispatcher; waiting elements start with the next capi command", "err", err)
 		return
 	}
 	if !ok {
-		return // the running dispatcher adopts this job once this process has ended
+		return // the running dispatcher starts them
 	}
 	defer lock.Close() // the child keeps the role through its copy
 	args := []string{}
@@ -156,16 +163,9 @@ func (g *globals) leaveDispatcher(ex *capi.Executor, job *capi.Job) {
 		return
 	}
 	if g.verbose {
-		fmt.Fprintf(g.io.ErrOut, "capi: background dispatcher %d runs the waiting elements of job %s and of later submissions\n", cmd.Process.Pid, job.ID())
+		fmt.Fprintf(g.io.ErrOut, "capi: background dispatcher %d starts the waiting jobs as slots free up\n", cmd.Process.Pid)
 	}
 	cmd.Process.Release()
-}
-
-func hasPending(r capi.Record) bool {
-	if r.Array == nil {
-		return r.Status == capi.Pending
-	}
-	return r.Array.Counts.Pending > 0
 }
 
 // selfPath is the running capi binary ("" if unknown).

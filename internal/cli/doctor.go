@@ -307,7 +307,7 @@ func (o *doctorOptions) sharedPollCheck(add func(name, status, format string, ar
 	if err != nil {
 		return
 	}
-	defer ex.Close()
+	defer o.closeExecutor(ex)
 	ctx, cancel := context.WithTimeout(background(), o.timeout)
 	defer cancel()
 	st, err := ex.PollState(ctx)

@@ -656,3 +656,45 @@ func countDispatchers(sh *shell) int {
 	}
 	return n
 }
+
+// A command that holds the dispatcher role hands it over when it exits with
+// other processes' jobs still waiting: here `capi run` holds it while two
+// submits from another shell wait for its slot. Nothing else polls, so only
+// a dispatcher left behind can start them. (The role used to be dropped
+// when the exiting command's own job was not waiting.)
+func TestE2ERoleHandedOverWhenOthersWait(t *testing.T) {
+	t.Parallel()
+	sh := newShell(t)
+	run := sh.command("--set", "local_slots=1", "run", "--", "sleep", "1")
+	if err := run.Start(); err != nil {
+		t.Fatal(err)
+	}
+	journal := filepath.Join(sh.dir, "state", "cluster_api", "local", "journal")
+	waitForFile := func(what string, cond func(string) bool) {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			b, _ := os.ReadFile(journal)
+			if cond(string(b)) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("gave up waiting for %s; journal:\n%s", what, b)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	waitForFile("capi run's job to start", func(j string) bool { return strings.Contains(j, `"ev":"start"`) })
+	var ids []string
+	for range 2 {
+		o := sh.capi("--set", "local_slots=1", "submit", "--", "true")
+		o.want(t, 0)
+		ids = append(ids, strings.TrimSpace(o.stdout))
+	}
+	if err := run.Wait(); err != nil {
+		t.Fatalf("capi run: %v", err)
+	}
+	for _, id := range ids {
+		waitForFile("job "+id+" to end", func(j string) bool { return strings.Contains(j, `{"ev":"end","id":"`+id+`"`) })
+	}
+}

@@ -26,6 +26,7 @@ type listFilter struct {
 // A session runs at most one status command and follows the store's
 // unfinished jobs with one read (polled records that).
 type session struct {
+	g           *globals
 	ex          *capi.Executor
 	reconnected bool
 	polled      bool
@@ -36,10 +37,18 @@ func (g *globals) openSession() (*session, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &session{ex: ex}, nil
+	return &session{g: g, ex: ex}, nil
 }
 
-func (s *session) Close() error { return s.ex.Close() }
+func (s *session) Close() error { return s.g.closeExecutor(s.ex) }
+
+// closeExecutor is how every command closes its executor: it leaves a
+// dispatcher behind if the local executor's jobs wait (leaveDispatcher),
+// then closes.
+func (g *globals) closeExecutor(ex *capi.Executor) error {
+	g.leaveDispatcher(ex)
+	return ex.Close()
+}
 
 // reconnect asks the scheduler, once per session, for the jobs it knows
 // under the prefix and tracks them with their current state: Reconnect's

@@ -56,6 +56,9 @@ type globals struct {
 	pollInterval time.Duration
 	// searchPath is where doctor looks for scheduler commands; "" = $PATH.
 	searchPath string
+	// dispatching: this process is the local executor's background
+	// dispatcher (capi local-dispatch).
+	dispatching bool
 	// self is the capi binary, to start background helpers with; "" (in
 	// tests) starts none.
 	self string

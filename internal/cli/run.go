@@ -59,7 +59,7 @@ func (o *runOptions) run(ctx context.Context, argv []string) error {
 	if err != nil {
 		return err
 	}
-	defer ex.Close()
+	defer o.closeExecutor(ex)
 	mon := capi.NewMonitor(ex, nil)
 	mon.Start()
 	defer mon.Stop()

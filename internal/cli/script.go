@@ -59,7 +59,7 @@ func (o *scriptOptions) run(argv []string) error {
 	if err != nil {
 		return err
 	}
-	defer ex.Close()
+	defer o.closeExecutor(ex)
 	content, err := ex.Script(spec, arr)
 	if err != nil {
 		return codeErr(err)

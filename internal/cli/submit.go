@@ -54,12 +54,11 @@ func (o *submitOptions) run(ctx context.Context, argv []string) error {
 	if err != nil {
 		return err
 	}
-	defer ex.Close()
+	defer o.closeExecutor(ex)
 	job, err := ex.Submit(ctx, spec)
 	if err != nil {
 		return codeErr(err)
 	}
-	o.leaveDispatcher(ex, job)
 	return printSubmitted(o.globals, job.Snapshot())
 }
 

@@ -157,6 +157,26 @@ func ClaimDispatcher(stateDir string) bool {
 	return false
 }
 
+// Waiting reports whether a job of the spool under stateDir has elements
+// still to be started, as a Scheduler of this process reads the journal
+// now (false when none is open here).
+func Waiting(stateDir string) bool {
+	all := instances(SpoolDir(stateDir))
+	if len(all) == 0 {
+		return false
+	}
+	s := all[0]
+	s.mu.Lock()
+	err := s.lockJournal()
+	if err == nil {
+		err = s.catchUpLocked()
+		unflock(s.journal)
+	}
+	waiting := err == nil && s.book.waiting()
+	s.unlock()
+	return waiting
+}
+
 // ReleaseIfIdle gives up the dispatcher role a Scheduler of this process
 // holds on the spool under stateDir when nothing of the spool waits or
 // runs, and reports whether the role is no longer held here. The check and
