@@ -42,6 +42,9 @@ type jobFile struct {
 	Owner         string        `json:"owner"`
 	Submitted     time.Time     `json:"submitted"`
 	Token         string        `json:"token,omitempty"`
+	// env is the submitter's environment, from its last env event before
+	// the submission (nil: none recorded, the dispatcher's own).
+	env []string
 }
 
 // maxArraySize bounds an array's elements (the book holds each one): the
@@ -96,6 +99,10 @@ const (
 	evStart  = "start"
 	evEnd    = "end"
 	evCancel = "cancel"
+	// evEnv records a Scheduler instance's environment, before its first
+	// submission and again when it changed: its jobs get it, whichever
+	// process starts them, as a cluster's jobs get their submitter's.
+	evEnv = "env"
 )
 
 // event is one line of the journal.
@@ -120,6 +127,7 @@ type event struct {
 	// not its run file (elements started by a capi before the journal).
 	Exit string   `json:"exit,omitempty"`
 	End  *endFile `json:"end,omitempty"` // end
+	Env  []string `json:"env,omitempty"` // env
 }
 
 // elem is an element's state in the book.
@@ -168,21 +176,28 @@ type book struct {
 	// Slots held by running elements, whichever process started them.
 	usedCPUs int
 	usedGPUs map[int]int
+	// env is each submitter's latest environment, by owner.
+	env map[string][]string
 }
 
 func newBook() *book {
-	return &book{jobs: make(map[string]*bookJob), usedGPUs: make(map[int]int)}
+	return &book{jobs: make(map[string]*bookJob), usedGPUs: make(map[int]int), env: make(map[string][]string)}
 }
 
 // apply records one event. It returns the job and element it changed
 // (nil for an event that changed nothing: a second end, an unknown job).
 func (b *book) apply(ev *event) (*bookJob, int) {
+	if ev.Ev == evEnv {
+		b.env[ev.Owner] = ev.Env
+		return nil, 0
+	}
 	if ev.Ev == evSubmit {
 		if ev.Job == nil || b.jobs[ev.ID] != nil || ev.Job.size() < 1 || ev.Job.size() > maxArraySize || ev.Job.CPUs < 1 {
 			return nil, 0 // Submit never writes these: a damaged line
 		}
 		j := ev.Job
 		j.ID = ev.ID
+		j.env = b.env[j.Owner]
 		bj := &bookJob{job: j, els: make([]elem, j.size()), left: j.size()}
 		b.jobs[ev.ID] = bj
 		b.order = append(b.order, bj)

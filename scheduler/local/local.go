@@ -59,6 +59,10 @@ type Scheduler struct {
 	outbox []scheduler.Observation
 	subs   []func(scheduler.Observation)
 	mem    memState
+	// environ is the environment this instance's jobs get (os.Environ;
+	// tests fake another submitter's), envSent the last one recorded.
+	environ func() []string
+	envSent []string
 	closed bool
 }
 
@@ -110,6 +114,7 @@ func New(opts scheduler.Options) (*Scheduler, error) {
 		book:    newBook(),
 		running: make(map[string]*proc),
 		watch:   make(map[string]bool),
+		environ: os.Environ,
 	}
 	if err := s.sp.init(); err != nil {
 		return nil, err
@@ -284,7 +289,13 @@ func (s *Scheduler) appendSubmit(jf *jobFile) (string, error) {
 	}
 	id := strconv.Itoa(s.book.lastID + 1)
 	jf.ID = id
-	if err := appendEvents(s.journal, event{Ev: evSubmit, ID: id, Job: jf}); err != nil {
+	evs := []event{{Ev: evSubmit, ID: id, Job: jf}}
+	if env := s.environ(); !slices.Equal(env, s.envSent) {
+		evs = append([]event{{Ev: evEnv, Owner: s.ownerID, Env: env}}, evs...)
+		s.envSent = env
+	}
+	if err := appendEvents(s.journal, evs...); err != nil {
+		s.envSent = nil
 		return "", err
 	}
 	if err := s.catchUpLocked(); err != nil {
@@ -560,7 +571,12 @@ func (s *Scheduler) startLocked(j *jobFile, el string, gpus []int) ([]event, err
 		}
 		defer stderr.Close()
 	}
-	env := append(os.Environ(), "CAPI_JOB_ID="+j.ID)
+	// The submitter's environment, as on a cluster, not this dispatcher's.
+	env := j.env
+	if env == nil {
+		env = os.Environ()
+	}
+	env = append(slices.Clip(env), "CAPI_JOB_ID="+j.ID)
 	if j.Array {
 		env = append(env, "ARRAY_INDEX="+el)
 	}

@@ -910,3 +910,33 @@ func TestJobLargerThanTheDispatcherFails(t *testing.T) {
 		t.Errorf("2-cpu job under a 1-slot dispatcher: %s/%s %q, want failed/scheduler naming local_slots", o.Status, o.Reason, o.Detail)
 	}
 }
+
+// A job gets its submitter's environment, whichever process starts it, as
+// on a cluster: here another instance holds the dispatcher role, and the
+// submitter's environment differs from the holder's.
+func TestJobsGetTheirSubmittersEnvironment(t *testing.T) {
+	t.Parallel()
+	state, wd := t.TempDir(), t.TempDir()
+	w := &script.Writer{}
+	ctx := context.Background()
+	holder := openSched(t, state, 1)
+	holder.environ = func() []string { return append(os.Environ(), "CAPI_TEST_SHELL=holder") }
+	blocker, err := submitTo(ctx, holder, w, wd, "blocker", "sleep 0.2", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := openSched(t, state, 1)
+	other.environ = func() []string { return append(os.Environ(), "CAPI_TEST_SHELL=submitter") }
+	out := filepath.Join(wd, "shell")
+	id, err := submitTo(ctx, other, w, wd, "env", `printf %s "$CAPI_TEST_SHELL" > `+out, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pollUntilTerminal(t, other, []string{blocker, id})
+	if e := elemOf(other, id, "job"); e.owner != holder.ownerID {
+		t.Fatalf("the job was started by %q, want by the role's holder", e.owner)
+	}
+	if b, _ := os.ReadFile(out); string(b) != "submitter" {
+		t.Errorf("the job saw CAPI_TEST_SHELL=%q, want the submitter's", b)
+	}
+}
