@@ -63,7 +63,7 @@ type Scheduler struct {
 	// tests fake another submitter's), envSent the last one recorded.
 	environ func() []string
 	envSent []string
-	closed bool
+	closed  bool
 }
 
 type proc struct {
