@@ -74,7 +74,9 @@ type CapiOnly interface {
 // OnThisMachine is implemented by schedulers whose jobs run on the machine
 // of the process that submits them (the local executor): what protects a
 // job record against a power cut (an fsync per submission) protects
-// nothing there, since the cut ends the job too.
+// little there, since the cut ends the job too (a job still waiting in the
+// spool may start after the reboot; the next poll then settles its intent
+// from the spool's record).
 type OnThisMachine interface {
 	OnThisMachine()
 }

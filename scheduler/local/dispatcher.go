@@ -14,8 +14,10 @@ import (
 // spool however many processes submit. A Scheduler takes the role when work
 // waits and nobody holds it (a library service, a capi command), and gives
 // it up when closed. A capi command that exits while work still waits hands
-// the role to a detached `capi local-dispatch` (TakeDispatcher,
-// InheritDispatcher), which exits once nothing waits or runs.
+// the role to a detached `capi local-dispatch` (Waiting, TakeDispatcher,
+// InheritDispatcher), which exits once nothing waits or runs. A library
+// service closed while work waits leaves it to the next process that looks
+// at the spool (submits, polls), which then takes the role.
 
 // SpoolDir is where the local executor keeps its spool under a state dir.
 func SpoolDir(stateDir string) string { return filepath.Join(stateDir, "local") }

@@ -264,10 +264,10 @@ func (s *Scheduler) Submit(ctx context.Context, job *scheduler.Job) (string, err
 		return "", &scheduler.SubmitError{Scheduler: "local", Err: err, Output: "cannot write the job to the spool " + s.sp.dir + ": " + err.Error()}
 	}
 	s.watch[id] = true
-	// Start it now if a slot is free, so that a job still pending when
-	// Submit returns is one that waits for slots: a caller about to exit
-	// (capi submit) then knows at once whether someone must stay to start
-	// it later, instead of guessing with a timeout.
+	// Start it now if a slot is free and this instance holds the role, so
+	// that a job still pending when Submit returns waits for slots or for
+	// another process's dispatcher: a caller about to exit (capi submit)
+	// then asks Waiting whether someone must stay to start it later.
 	s.dispatchLocked()
 	holder := s.role != nil
 	s.unlock()
@@ -352,8 +352,9 @@ func (s *Scheduler) Subscribe(fn func(scheduler.Observation)) {
 	s.subs = append(s.subs, fn)
 }
 
-// Close stops following the spool and gives up the dispatcher role: another
-// process takes it (see the package doc). Running jobs are not touched:
+// Close stops following the spool and gives up the dispatcher role: the
+// next process that looks at the spool with work waiting takes it (see
+// dispatcher.go). Running jobs are not touched:
 // they are detached and keep running, and the ends of the elements this
 // instance started are still recorded when they come.
 func (s *Scheduler) Close() error {
@@ -676,8 +677,11 @@ const (
 // processes inherit (the lock is their liveness) and its script's trap
 // writes its exit status into. A run file that exists already was made by
 // a dispatcher that died between starting the element and recording the
-// start: locked, the element runs; with an exit status, it ran; empty and
-// unlocked, it never ran, and is claimed afresh.
+// start (each start is recorded right after its process runs, so the
+// window is a few microseconds): locked, the element runs; with an exit
+// status, it ran; empty and unlocked, it is taken as never run and claimed
+// afresh, although an element killed by SIGKILL before its trap could
+// write looks the same.
 func claimRun(path string) (*os.File, int, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 	if err == nil {

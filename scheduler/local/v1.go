@@ -47,14 +47,20 @@ func importV1(sp spool) error {
 	if !exists(jobsDir) {
 		return nil // imported by another process meanwhile
 	}
-	evs, err := v1Events(jobsDir)
+	// An older capi still in use on this state dir may make jobs/ again:
+	// each import keeps its own copy.
+	moved := jobsDir + ".v1"
+	for n := 2; exists(moved); n++ {
+		moved = fmt.Sprintf("%s.v1-%d", jobsDir, n)
+	}
+	evs, err := v1Events(jobsDir, moved)
 	if err != nil {
 		return err
 	}
 	if err := appendEvents(j, evs...); err != nil {
 		return err
 	}
-	if err := os.Rename(jobsDir, jobsDir+".v1"); err != nil {
+	if err := os.Rename(jobsDir, moved); err != nil {
 		return fmt.Errorf("local executor: import the old spool: %w", err)
 	}
 	for _, d := range []string{"waiting", "running"} {
@@ -63,8 +69,9 @@ func importV1(sp spool) error {
 	return nil
 }
 
-// v1Events reads the old layout's jobs, oldest first.
-func v1Events(jobsDir string) ([]event, error) {
+// v1Events reads the old layout's jobs, oldest first, naming their files
+// where they will be once jobsDir is moved to moved.
+func v1Events(jobsDir, moved string) ([]event, error) {
 	entries, err := os.ReadDir(jobsDir)
 	if err != nil {
 		return nil, fmt.Errorf("local executor: import the old spool: %w", err)
@@ -94,7 +101,7 @@ func v1Events(jobsDir string) ([]event, error) {
 			evs = append(evs, event{Ev: evCancel, ID: id})
 		}
 		for i := range jf.size() {
-			evs = append(evs, v1Element(dir, filepath.Join(jobsDir+".v1", id), &jf, i)...)
+			evs = append(evs, v1Element(dir, filepath.Join(moved, id), &jf, i)...)
 		}
 	}
 	return evs, nil
