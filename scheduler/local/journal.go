@@ -326,22 +326,40 @@ func (b *book) catchUp(f *os.File, seen func(*bookJob, int, *event)) error {
 	if err != nil {
 		return fmt.Errorf("local executor journal: %w", err)
 	}
-	if fi.Size() <= b.off {
-		return nil
+	// Read in pieces: a long journal replayed by a new process must not
+	// be held in memory whole.
+	var buf []byte
+	for pos := b.off + int64(len(buf)); pos < fi.Size(); pos = b.off + int64(len(buf)) {
+		piece := min(fi.Size()-pos, readPiece)
+		start := len(buf)
+		buf = append(buf, make([]byte, piece)...)
+		n, err := f.ReadAt(buf[start:], pos)
+		buf = buf[:start+n]
+		if err != nil && err != io.EOF {
+			return fmt.Errorf("local executor journal: %w", err)
+		}
+		if n == 0 {
+			break
+		}
+		rest := b.applyLines(buf, seen)
+		if len(rest) > maxLine {
+			return fmt.Errorf("local executor journal %s: a line at byte %d runs past %d bytes", f.Name(), b.off, maxLine)
+		}
+		buf = append(buf[:0], rest...)
 	}
-	buf := make([]byte, fi.Size()-b.off)
-	n, err := f.ReadAt(buf, b.off)
-	if err != nil && err != io.EOF {
-		return fmt.Errorf("local executor journal: %w", err)
-	}
-	buf = buf[:n]
+	return nil
+}
+
+// readPiece is how much of the journal catchUp reads at a time.
+const readPiece = 1 << 20
+
+// applyLines applies the complete lines at the start of buf and returns
+// what is left: a line still being written.
+func (b *book) applyLines(buf []byte, seen func(*bookJob, int, *event)) []byte {
 	for {
 		nl := bytes.IndexByte(buf, '\n')
 		if nl < 0 {
-			if len(buf) > maxLine {
-				return fmt.Errorf("local executor journal %s: a line at byte %d runs past %d bytes", f.Name(), b.off, maxLine)
-			}
-			return nil
+			return buf
 		}
 		line := buf[:nl]
 		buf = buf[nl+1:]

@@ -3,6 +3,8 @@ package local
 import (
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -93,4 +95,35 @@ func readBook(t *testing.T, path string, data []byte, cut int) *book {
 		}
 	}
 	return b
+}
+
+// A journal longer than one read piece, with a line across each piece's
+// end, reads back whole.
+func TestLongJournalReadsInPieces(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "journal")
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	const n = 12_000 // ~2.8 MB of submissions: three pieces
+	var evs []event
+	for i := 1; i <= n; i++ {
+		evs = append(evs, event{Ev: evSubmit, ID: strconv.Itoa(i), Job: &jobFile{Name: strings.Repeat("x", 150), CPUs: 1}})
+	}
+	if err := appendEvents(f, evs...); err != nil {
+		t.Fatal(err)
+	}
+	fi, _ := f.Stat()
+	if fi.Size() < 2*readPiece {
+		t.Fatalf("journal of %d bytes, want more than two pieces", fi.Size())
+	}
+	b := newBook()
+	if err := b.catchUp(f, nil); err != nil {
+		t.Fatal(err)
+	}
+	if len(b.jobs) != n || b.lastID != n || b.off != fi.Size() {
+		t.Errorf("read %d jobs, last id %d, offset %d; want %d, %d, %d", len(b.jobs), b.lastID, b.off, n, n, fi.Size())
+	}
 }
