@@ -172,7 +172,7 @@ func Waiting(stateDir string) bool {
 	err := s.lockJournal()
 	if err == nil {
 		err = s.catchUpLocked()
-		unflock(s.journal)
+		s.unlockJournal()
 	}
 	waiting := err == nil && s.book.waiting()
 	s.unlock()
@@ -204,7 +204,7 @@ func (s *Scheduler) releaseIfIdleLocked() (bool, error) {
 	if err := s.lockJournal(); err != nil {
 		return false, err
 	}
-	defer unflock(s.journal)
+	defer s.unlockJournal()
 	if err := s.catchUpLocked(); err != nil {
 		return false, err
 	}

@@ -187,8 +187,12 @@ func newBook() *book {
 // apply records one event. It returns the job and element it changed
 // (nil for an event that changed nothing: a second end, an unknown job).
 func (b *book) apply(ev *event) (*bookJob, int) {
-	if ev.Ev == evEnv {
+	switch ev.Ev {
+	case evEnv:
 		b.env[ev.Owner] = ev.Env
+		return nil, 0
+	case evIDs:
+		b.applyIDs(ev)
 		return nil, 0
 	}
 	if ev.Ev == evSubmit {
@@ -414,7 +418,8 @@ func appendEvents(f *os.File, evs ...event) error {
 
 // spool is the local executor's directory under the state dir:
 //
-//	journal          the events (see above); flocked while appending
+//	journal          the events (see above)
+//	journal.lock     flocked while appending and compacting
 //	dispatcher       flocked by the one dispatcher of the spool
 //	owners/{id}      flocked by each live Scheduler instance
 //	scripts/         job scripts, and each element's run file
@@ -441,6 +446,18 @@ func (s spool) init() error {
 		}
 	}
 	return nil
+}
+
+func (s spool) lockPath() string { return filepath.Join(s.dir, "journal.lock") }
+
+// openLock opens the journal lock's file: a file of its own, not the
+// journal, because a compaction replaces the journal.
+func (s spool) openLock() (*os.File, error) {
+	f, err := os.OpenFile(s.lockPath(), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("local executor spool: %w", err)
+	}
+	return f, nil
 }
 
 func (s spool) openJournal() (*os.File, error) {

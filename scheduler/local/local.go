@@ -42,9 +42,13 @@ type Scheduler struct {
 	done chan struct{}
 
 	mu sync.Mutex
-	// journal is the spool's event journal, open for appends; its flock
-	// orders the events that depend on the book (ids, starts, cancels).
+	// journal is the spool's event journal, open for appends, and lockf
+	// the lock that orders the events that depend on the book (ids,
+	// starts, cancels) and the journal's compaction.
 	journal *os.File
+	lockf   *os.File
+	// nextCompact is when the dispatcher may next look at compacting.
+	nextCompact time.Time
 	owner   *os.File
 	book    *book
 	// role is the dispatcher lock while this instance holds the role.
@@ -122,24 +126,32 @@ func New(opts scheduler.Options) (*Scheduler, error) {
 	if err := importV1(s.sp); err != nil {
 		return nil, err
 	}
-	j, err := s.sp.openJournal()
+	lockf, err := s.sp.openLock()
 	if err != nil {
 		return nil, err
 	}
-	s.journal = j
+	j, err := s.sp.openJournal()
+	if err != nil {
+		lockf.Close()
+		return nil, err
+	}
+	s.journal, s.lockf = j, lockf
 	if err := s.book.catchUp(j, nil); err != nil {
 		j.Close()
+		lockf.Close()
 		return nil, err
 	}
 	s.ownerID = fmt.Sprintf("%d-%d", os.Getpid(), time.Now().UnixNano())
 	owner, err := os.OpenFile(s.sp.ownerPath(s.ownerID), os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		j.Close()
+		lockf.Close()
 		return nil, fmt.Errorf("local executor: %w", err)
 	}
 	if err := syscall.Flock(int(owner.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		owner.Close()
 		j.Close()
+		lockf.Close()
 		return nil, fmt.Errorf("local executor: lock owner file: %w", err)
 	}
 	s.owner = owner
@@ -283,7 +295,7 @@ func (s *Scheduler) appendSubmit(jf *jobFile) (string, error) {
 	if err := s.lockJournal(); err != nil {
 		return "", err
 	}
-	defer unflock(s.journal)
+	defer s.unlockJournal()
 	if err := s.catchUpLocked(); err != nil {
 		return "", err
 	}
@@ -307,16 +319,49 @@ func (s *Scheduler) appendSubmit(jf *jobFile) (string, error) {
 	return id, nil
 }
 
+// lockJournal takes the journal lock. s.mu is held; the caller catches up
+// next (catchUpLocked), which follows a compaction that replaced the
+// journal.
 func (s *Scheduler) lockJournal() error {
-	if err := flock(s.journal); err != nil {
+	if err := flock(s.lockf); err != nil {
 		return fmt.Errorf("local executor journal lock: %w", err)
 	}
+	return nil
+}
+
+func (s *Scheduler) unlockJournal() { unflock(s.lockf) }
+
+// reopenIfReplaced follows a compaction: when the journal's path names
+// another file than the one this instance reads, it reads that one from
+// its start, into a fresh book. s.mu is held.
+func (s *Scheduler) reopenIfReplaced() error {
+	now, err := os.Stat(s.sp.journalPath())
+	if err != nil {
+		return nil // the spool is gone: what was read stays
+	}
+	cur, err := s.journal.Stat()
+	if err != nil {
+		return fmt.Errorf("local executor journal: %w", err)
+	}
+	if os.SameFile(cur, now) {
+		return nil
+	}
+	j, err := s.sp.openJournal()
+	if err != nil {
+		return err
+	}
+	s.journal.Close()
+	s.journal = j
+	s.book = newBook()
 	return nil
 }
 
 // catchUpLocked applies what was appended to the journal since the last
 // look. s.mu is held.
 func (s *Scheduler) catchUpLocked() error {
+	if err := s.reopenIfReplaced(); err != nil {
+		return err
+	}
 	return s.book.catchUp(s.journal, s.seen)
 }
 
@@ -373,7 +418,7 @@ func (s *Scheduler) Close() error {
 	if len(s.mem.places) > 0 && s.lockJournal() == nil {
 		s.catchUpLocked()
 		s.sweepCgroups()
-		unflock(s.journal)
+		s.unlockJournal()
 	}
 	var err error
 	if s.role != nil {
@@ -392,6 +437,7 @@ func (s *Scheduler) releaseLocked() {
 	os.Remove(s.sp.ownerPath(s.ownerID))
 	s.owner.Close()
 	s.journal.Close()
+	s.lockf.Close()
 }
 
 func (s *Scheduler) wake() {
@@ -425,6 +471,7 @@ func (s *Scheduler) loop() {
 		}
 		s.settleOrphans()
 		s.dispatchLocked()
+		s.maybeCompactLocked(time.Now())
 		s.unlock()
 	}
 }
@@ -462,7 +509,7 @@ func (s *Scheduler) dispatchLocked() {
 		s.log.Error("local executor: dispatch", "err", err)
 		return
 	}
-	defer unflock(s.journal)
+	defer s.unlockJournal()
 	if err := s.catchUpLocked(); err != nil {
 		s.log.Error("local executor: dispatch", "err", err)
 		return
@@ -758,7 +805,7 @@ func (s *Scheduler) wait(p *proc) {
 			s.log.Error("local executor: record end", "job", p.job.ID, "err", err)
 		}
 		s.catchUpLocked()
-		unflock(s.journal)
+		s.unlockJournal()
 	}
 	delete(s.running, p.job.ID+"."+p.el)
 	if s.closed && len(s.running) == 0 {
@@ -943,7 +990,7 @@ func (s *Scheduler) settleOrphans() {
 	if err := s.lockJournal(); err != nil {
 		return
 	}
-	defer unflock(s.journal)
+	defer s.unlockJournal()
 	s.catchUpLocked()
 	var evs []event
 	for _, o := range found {
@@ -1005,7 +1052,7 @@ func (s *Scheduler) Cancel(ctx context.Context, req scheduler.CancelRequest) err
 		if err := s.lockJournal(); err != nil {
 			return err
 		}
-		defer unflock(s.journal)
+		defer s.unlockJournal()
 		if err := s.catchUpLocked(); err != nil {
 			return err
 		}

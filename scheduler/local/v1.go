@@ -36,14 +36,19 @@ func importV1(sp spool) error {
 	if err := flock(old); err != nil {
 		return fmt.Errorf("local executor: import the old spool: %w", err)
 	}
+	lockf, err := sp.openLock()
+	if err != nil {
+		return err
+	}
+	defer lockf.Close()
+	if err := flock(lockf); err != nil {
+		return fmt.Errorf("local executor: import the old spool: %w", err)
+	}
 	j, err := sp.openJournal()
 	if err != nil {
 		return err
 	}
 	defer j.Close()
-	if err := flock(j); err != nil {
-		return fmt.Errorf("local executor: import the old spool: %w", err)
-	}
 	if !exists(jobsDir) {
 		return nil // imported by another process meanwhile
 	}

@@ -1,0 +1,152 @@
+package local
+
+import (
+	"os"
+	"slices"
+	"strconv"
+	"time"
+)
+
+// The journal would grow with every job ever run, and every process replays
+// it when it opens the spool (100,000 jobs: 81 MB, 1.6 s here). So the
+// dispatcher compacts it, the way real schedulers forget finished jobs (LSF
+// CLEAN_PERIOD, an hour by default; SLURM MinJobAge): once the journal has
+// grown past compactAbove, it is rewritten without the jobs whose every
+// element ended more than cleanPeriod ago, and replaces the old one by a
+// rename under the journal lock. Every process notices the new file at its
+// next look and reads it from its start (reopenIfReplaced). A job that ages
+// out is still known to the job store, and a process that follows it
+// later reads its exit status from its run file, as it would for a job a
+// cluster forgot.
+const (
+	compactAbove = 8 << 20
+	cleanPeriod  = time.Hour
+	// compactEvery bounds how often the dispatcher looks.
+	compactEvery = time.Minute
+)
+
+// evIDs carries the last job id handed out across a compaction, so that
+// no id is ever handed out twice, even when every job was dropped.
+const evIDs = "ids"
+
+// maybeCompactLocked compacts the journal if this instance dispatches and
+// the journal is large enough to be worth it. s.mu is held.
+func (s *Scheduler) maybeCompactLocked(now time.Time) {
+	if s.role == nil || s.book.off < compactAbove || now.Before(s.nextCompact) {
+		return
+	}
+	s.nextCompact = now.Add(compactEvery)
+	if err := s.compactLocked(now.Add(-cleanPeriod)); err != nil {
+		s.log.Warn("local executor: compacting the journal", "err", err)
+	}
+}
+
+// compactLocked rewrites the journal without the jobs that ended before
+// horizon. s.mu is held.
+func (s *Scheduler) compactLocked(horizon time.Time) error {
+	if err := s.lockJournal(); err != nil {
+		return err
+	}
+	defer s.unlockJournal()
+	if err := s.catchUpLocked(); err != nil {
+		return err
+	}
+	evs, dropped := s.book.compacted(horizon)
+	if dropped == 0 {
+		return nil
+	}
+	tmp := s.sp.journalPath() + ".new"
+	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_APPEND|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	err = appendEvents(f, evs...)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, s.sp.journalPath())
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	s.log.Info("local executor: compacted the journal", "jobs_dropped", dropped, "jobs_kept", len(s.book.jobs)-dropped)
+	return s.catchUpLocked()
+}
+
+// compacted returns the events that rebuild the book without the jobs
+// whose every element ended before horizon, and how many jobs that drops.
+func (b *book) compacted(horizon time.Time) ([]event, int) {
+	var kept []*bookJob
+	for _, j := range b.order {
+		if j.left > 0 || !j.endedBefore(horizon) {
+			kept = append(kept, j)
+		}
+	}
+	evs := []event{{Ev: evIDs, ID: strconv.Itoa(b.lastID)}}
+	var owners []string
+	for _, j := range kept {
+		if !slices.Contains(owners, j.job.Owner) {
+			owners = append(owners, j.job.Owner)
+		}
+	}
+	for _, o := range owners {
+		if env := b.env[o]; env != nil {
+			evs = append(evs, event{Ev: evEnv, Owner: o, Env: env})
+		}
+	}
+	for _, j := range kept {
+		evs = append(evs, j.events()...)
+	}
+	return evs, len(b.order) - len(kept)
+}
+
+// endedBefore reports whether every element of j ended before t.
+func (j *bookJob) endedBefore(t time.Time) bool {
+	for i := range j.els {
+		if e := &j.els[i]; !e.ended || !e.end.Finish.Before(t) {
+			return false
+		}
+	}
+	return true
+}
+
+// events are the journal events that rebuild j as the book holds it.
+func (j *bookJob) events() []event {
+	id := j.job.ID
+	evs := []event{{Ev: evSubmit, ID: id, Job: j.job}}
+	if j.cancelAll {
+		evs = append(evs, event{Ev: evCancel, ID: id})
+	}
+	for i := range j.els {
+		e := &j.els[i]
+		el := j.job.el(i)
+		if e.cancelled && !j.cancelAll {
+			evs = append(evs, event{Ev: evCancel, ID: id, El: el})
+		}
+		if e.started {
+			start := event{Ev: evStart, ID: id, El: el, Owner: e.owner, Pid: e.pid, Start: e.start, GPUs: e.gpus, Run: e.run}
+			if e.exit != e.run {
+				start.Exit = e.exit
+			}
+			if e.mem.Kind != "" {
+				mem := e.mem
+				start.Mem = &mem
+			}
+			evs = append(evs, start)
+		}
+		if e.ended {
+			end := e.end
+			evs = append(evs, event{Ev: evEnd, ID: id, El: el, Owner: e.owner, End: &end})
+		}
+	}
+	return evs
+}
+
+// applyIDs records the last id a compacted journal carries over.
+func (b *book) applyIDs(ev *event) {
+	if n, err := strconv.Atoi(ev.ID); err == nil && n > b.lastID {
+		b.lastID = n
+	}
+}

@@ -1,0 +1,79 @@
+package local
+
+import (
+	"context"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/go-cluster-api/clusterapi/internal/script"
+	"github.com/go-cluster-api/clusterapi/scheduler"
+)
+
+// Compaction drops the jobs that ended before the horizon and nothing
+// else: a running job, a waiting one and one that ended after the horizon
+// read back as they were, with their elements; ids go on after the
+// dropped ones; another instance that reads the spool follows the new
+// journal and is still told of its jobs' ends.
+func TestCompactionDropsOnlyOldEndedJobs(t *testing.T) {
+	t.Parallel()
+	state, wd := t.TempDir(), t.TempDir()
+	w := &script.Writer{}
+	ctx := context.Background()
+	s := openSched(t, state, 2)
+	submit := func(s *Scheduler, name, cmd string, arr *scheduler.Array) string {
+		t.Helper()
+		id, err := submitTo(ctx, s, w, wd, name, cmd, arr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	old := submit(s, "old", "true", nil)
+	oldArr := submit(s, "old-array", "exit 3", &scheduler.Array{First: 1, Last: 3})
+	pollUntilTerminal(t, s, []string{old, oldArr + ".1", oldArr + ".2", oldArr + ".3"})
+	horizon := time.Now()
+	recent := submit(s, "recent", "exit 4", nil)
+	pollUntilTerminal(t, s, []string{recent})
+	watcher := openSched(t, state, 2)
+	rec := newRecorder()
+	watcher.Subscribe(rec.observe)
+	running := submit(watcher, "running", "sleep 0.5", nil)
+	waiting := submit(watcher, "waiting", "true", &scheduler.Array{First: 0, Last: 1})
+	before, _ := os.Stat(s.sp.journalPath())
+
+	s.mu.Lock()
+	err := s.compactLocked(horizon)
+	s.mu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, _ := os.Stat(s.sp.journalPath())
+	if after.Size() >= before.Size() {
+		t.Errorf("journal of %d bytes after compaction, %d before", after.Size(), before.Size())
+	}
+	fresh := openSched(t, state, 2)
+	fresh.mu.Lock()
+	_, hasOld := fresh.book.jobs[old]
+	_, hasOldArr := fresh.book.jobs[oldArr]
+	fresh.mu.Unlock()
+	if hasOld || hasOldArr {
+		t.Errorf("jobs that ended before the horizon are still in the journal (%v, %v)", hasOld, hasOldArr)
+	}
+	if e := elemOf(fresh, recent, "job"); !e.ended || e.end.Exit != 4 {
+		t.Errorf("job that ended after the horizon: %+v, want its end (exit 4) kept", e)
+	}
+	got := pollUntilTerminal(t, watcher, []string{running, waiting + ".0", waiting + ".1"})
+	if o := got[running]; o.Status != scheduler.Done || o.StartTime.IsZero() {
+		t.Errorf("running job across the compaction: %+v", o)
+	}
+	waitFor(t, "the watcher told of its jobs' ends", func() bool { _, n := rec.get(running); return n >= 1 })
+	last, _ := strconv.Atoi(waiting)
+	if next, _ := strconv.Atoi(submit(fresh, "next", "true", nil)); next != last+1 {
+		t.Errorf("a job after the compaction got id %d, want %d", next, last+1)
+	}
+	if got, err := s.Poll(ctx, scheduler.Query{}); err != nil || len(got) == 0 {
+		t.Errorf("the compacting instance polls %d observations (%v)", len(got), err)
+	}
+}
