@@ -49,8 +49,8 @@ type Scheduler struct {
 	lockf   *os.File
 	// nextCompact is when the dispatcher may next look at compacting.
 	nextCompact time.Time
-	owner   *os.File
-	book    *book
+	owner       *os.File
+	book        *book
 	// role is the dispatcher lock while this instance holds the role.
 	role    *os.File
 	running map[string]*proc // the elements this instance started and waits for
