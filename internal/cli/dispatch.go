@@ -17,13 +17,13 @@ import (
 )
 
 // The local executor's jobs are started by the one process holding its
-// spool's dispatcher role: a process that submits takes the role when
-// nobody holds it. `capi submit` and `capi array` end at once, so when they
-// leave jobs waiting they hand the role (a lock) to one detached `capi
-// local-dispatch`, unless another process holds it: that one starts every
-// waiting job of the spool, oldest first, as slots free up, and exits when
-// nothing waits or runs (or the spool is gone). 60 submits in a loop leave
-// one dispatcher, not 60.
+// spool's dispatcher role: a process that submits or polls takes the role
+// when nobody holds it. Every capi command that ends with jobs of the
+// spool still waiting hands the role (a lock) to one detached `capi
+// local-dispatch`, unless another process holds it (local.HandOff decides,
+// under the journal lock): that one starts every waiting job of the spool,
+// oldest first, as slots free up, and exits when nothing waits or runs (or
+// the spool is gone). 60 submits in a loop leave one dispatcher, not 60.
 
 // dispatchInterval is how often the background dispatcher polls the spool.
 const dispatchInterval = 500 * time.Millisecond
@@ -118,17 +118,13 @@ func (g *globals) leaveDispatcher(ex *capi.Executor) {
 	if ex.Name() != "local" || g.self == "" || g.dispatching {
 		return
 	}
-	stateDir := ex.Config().StateDir
-	if !local.Waiting(stateDir) {
-		return
-	}
-	lock, ok, err := local.TakeDispatcher(stateDir)
+	lock, err := local.HandOff(ex.Config().StateDir)
 	if err != nil {
 		g.logger().Warn("cannot start the background dispatcher; waiting elements start with the next capi command", "err", err)
 		return
 	}
-	if !ok {
-		return // the running dispatcher starts them
+	if lock == nil {
+		return // nothing waits, or the running dispatcher starts it
 	}
 	defer lock.Close() // the child keeps the role through its copy
 	args := []string{}

@@ -17,7 +17,8 @@ import (
 // next look and reads it from its start (reopenIfReplaced). A job that ages
 // out is still known to the job store, and a process that follows it
 // later reads its exit status from its run file, as it would for a job a
-// cluster forgot.
+// cluster forgot (an element that never ran has none, and vanishes after
+// zombie_timeout).
 const (
 	compactAbove = 8 << 20
 	cleanPeriod  = time.Hour
@@ -61,6 +62,11 @@ func (s *Scheduler) compactLocked(horizon time.Time) error {
 		return err
 	}
 	err = appendEvents(f, evs...)
+	if err == nil {
+		// On disk before it replaces the journal: a power cut must not
+		// leave an empty journal, and ids handed out again.
+		err = f.Sync()
+	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -85,15 +91,15 @@ func (b *book) compacted(horizon time.Time) ([]event, int) {
 		}
 	}
 	evs := []event{{Ev: evIDs, ID: strconv.Itoa(b.lastID)}}
-	var owners []string
+	var envs []string
 	for _, j := range kept {
-		if !slices.Contains(owners, j.job.Owner) {
-			owners = append(owners, j.job.Owner)
+		if h := j.job.Env; h != "" && !slices.Contains(envs, h) {
+			envs = append(envs, h)
 		}
 	}
-	for _, o := range owners {
-		if env := b.env[o]; env != nil {
-			evs = append(evs, event{Ev: evEnv, Owner: o, Env: env})
+	for _, h := range envs {
+		if env, ok := b.env[h]; ok {
+			evs = append(evs, event{Ev: evEnv, ID: h, Env: env})
 		}
 	}
 	for _, j := range kept {

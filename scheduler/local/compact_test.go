@@ -70,9 +70,21 @@ func TestCompactionDropsOnlyOldEndedJobs(t *testing.T) {
 	}
 	waitFor(t, "the watcher told of its jobs' ends", func() bool { _, n := rec.get(running); return n >= 1 })
 	last, _ := strconv.Atoi(waiting)
-	if next, _ := strconv.Atoi(submit(fresh, "next", "true", nil)); next != last+1 {
-		t.Errorf("a job after the compaction got id %d, want %d", next, last+1)
+	next := submit(fresh, "next", "true", nil)
+	if n, _ := strconv.Atoi(next); n != last+1 {
+		t.Errorf("a job after the compaction got id %d, want %d", n, last+1)
 	}
+	// The first instance's jobs were all dropped, and its environment with
+	// them: its next job records it again.
+	again := submit(s, "again", "true", nil)
+	s.mu.Lock()
+	s.catchUpLocked()
+	env := s.book.jobs[again].job.env
+	s.mu.Unlock()
+	if env == nil {
+		t.Error("a job submitted after its environment was compacted away has none")
+	}
+	pollUntilTerminal(t, s, []string{next, again})
 	if got, err := s.Poll(ctx, scheduler.Query{}); err != nil || len(got) == 0 {
 		t.Errorf("the compacting instance polls %d observations (%v)", len(got), err)
 	}

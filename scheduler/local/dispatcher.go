@@ -14,8 +14,7 @@ import (
 // spool however many processes submit. A Scheduler takes the role when work
 // waits and nobody holds it (a library service, a capi command), and gives
 // it up when closed. A capi command that exits while work still waits hands
-// the role to a detached `capi local-dispatch` (Waiting, TakeDispatcher,
-// InheritDispatcher), which exits once nothing waits or runs. A library
+// the role to a detached `capi local-dispatch` (HandOff, InheritDispatcher), which exits once nothing waits or runs. A library
 // service closed while work waits leaves it to the next process that looks
 // at the spool (submits, polls), which then takes the role.
 
@@ -106,40 +105,71 @@ func takeInherited(sp spool) *os.File {
 	return f
 }
 
-// TakeDispatcher returns the dispatcher role of the spool under stateDir,
-// to hand to a child process (through exec.Cmd.ExtraFiles): a copy of the
-// lock when a Scheduler of this process holds it, else the lock taken
-// anew. ok is false when another process holds the role. The role lasts
-// while a copy of the returned file stays open.
-func TakeDispatcher(stateDir string) (lock *os.File, ok bool, err error) {
-	sp := spool{dir: SpoolDir(stateDir)}
-	for _, s := range instances(sp.dir) {
+// HandOff prepares this process's exit for the spool under stateDir. Under
+// the journal lock, where submissions are appended, it either gives the
+// dispatcher role up, when no job waits, or returns it to hand to a child
+// process (exec.Cmd.ExtraFiles) that will start what waits: a copy of this
+// process's own role, or the role taken now if nobody holds it. It returns
+// nil when another process holds the role: that holder sees every job
+// appended before this check, and makes the same check before it lets go.
+// From then on no Scheduler of this process takes the role again.
+func HandOff(stateDir string) (*os.File, error) {
+	all := instances(SpoolDir(stateDir))
+	for _, s := range all {
 		s.mu.Lock()
-		role := s.role
-		var fd int
-		if role != nil {
-			// Under ForkLock, as os/exec's own descriptors are made: a job
-			// forked between the dup and close-on-exec would hold the role
-			// for its whole life.
-			syscall.ForkLock.RLock()
-			fd, err = syscall.Dup(int(role.Fd()))
-			if err == nil {
-				syscall.CloseOnExec(fd)
-			}
-			syscall.ForkLock.RUnlock()
-		}
+		s.retired = true
 		s.mu.Unlock()
-		if role != nil {
-			if err != nil {
-				return nil, false, fmt.Errorf("local executor dispatcher lock: %w", err)
-			}
-			return os.NewFile(uintptr(fd), role.Name()), true, nil
+	}
+	if len(all) == 0 {
+		return nil, nil
+	}
+	s := all[0]
+	for _, o := range all {
+		o.mu.Lock()
+		held := o.role != nil
+		o.mu.Unlock()
+		if held {
+			s = o
 		}
 	}
-	if err := sp.init(); err != nil {
-		return nil, false, err
+	s.mu.Lock()
+	defer s.unlock()
+	return s.handOffLocked()
+}
+
+func (s *Scheduler) handOffLocked() (*os.File, error) {
+	if err := s.lockJournal(); err != nil {
+		return nil, err
 	}
-	return lockDispatcher(sp)
+	defer s.unlockJournal()
+	if err := s.catchUpLocked(); err != nil {
+		return nil, err
+	}
+	if !s.book.waiting() {
+		if s.role != nil {
+			err := s.role.Close()
+			s.role = nil
+			return nil, err
+		}
+		return nil, nil
+	}
+	if s.role == nil {
+		f, _, err := lockDispatcher(s.sp)
+		return f, err
+	}
+	// Under ForkLock, as os/exec's own descriptors are made: a job forked
+	// between the dup and close-on-exec would hold the role for its whole
+	// life.
+	syscall.ForkLock.RLock()
+	fd, err := syscall.Dup(int(s.role.Fd()))
+	if err == nil {
+		syscall.CloseOnExec(fd)
+	}
+	syscall.ForkLock.RUnlock()
+	if err != nil {
+		return nil, fmt.Errorf("local executor dispatcher lock: %w", err)
+	}
+	return os.NewFile(uintptr(fd), s.role.Name()), nil
 }
 
 // ClaimDispatcher makes a Scheduler of this process on the spool under
@@ -157,26 +187,6 @@ func ClaimDispatcher(stateDir string) bool {
 		}
 	}
 	return false
-}
-
-// Waiting reports whether a job of the spool under stateDir has elements
-// still to be started, as a Scheduler of this process reads the journal
-// now (false when none is open here).
-func Waiting(stateDir string) bool {
-	all := instances(SpoolDir(stateDir))
-	if len(all) == 0 {
-		return false
-	}
-	s := all[0]
-	s.mu.Lock()
-	err := s.lockJournal()
-	if err == nil {
-		err = s.catchUpLocked()
-		s.unlockJournal()
-	}
-	waiting := err == nil && s.book.waiting()
-	s.unlock()
-	return waiting
 }
 
 // ReleaseIfIdle gives up the dispatcher role a Scheduler of this process
@@ -212,6 +222,6 @@ func (s *Scheduler) releaseIfIdleLocked() (bool, error) {
 		return false, nil
 	}
 	err := s.role.Close()
-	s.role = nil
+	s.role, s.retired = nil, true
 	return true, err
 }

@@ -6,13 +6,16 @@
 //
 //	{state_dir}/local/
 //	  journal            the events of every job, one JSON line each (see
-//	                     journal.go): submit, start, end, cancel
+//	                     journal.go): submit, start, end, cancel, and the
+//	                     submitters' environments; compacted (compact.go)
+//	  journal.lock       flocked while appending or compacting
 //	  dispatcher         flocked by the one dispatcher of the spool
 //	  owners/{id}        flocked by each live Scheduler instance
 //	  scripts/           job scripts ({name}.{n}.sh, written by the engine),
 //	                     and each element's run file next to its script
 //	                     ({name}.{n}.{id}[.{index}].exit)
 //	  timeouts/{id}.{el} made by the walltime watchdog
+//	  jobs.v1/           the layout before the journal, once imported (v1.go)
 //
 // {el} is "job" for a single job and the index for array elements. The
 // work directory gets only the job's logs (stdout.{id}.log and

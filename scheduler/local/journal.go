@@ -3,6 +3,8 @@ package local
 import (
 	"bytes"
 	"cmp"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -42,8 +44,10 @@ type jobFile struct {
 	Owner         string        `json:"owner"`
 	Submitted     time.Time     `json:"submitted"`
 	Token         string        `json:"token,omitempty"`
-	// env is the submitter's environment, from its last env event before
-	// the submission (nil: none recorded, the dispatcher's own).
+	// Env names the submitter's environment, recorded once by an env
+	// event (its hash); env is that environment (nil: none recorded, the
+	// dispatcher's own).
+	Env string `json:"env,omitempty"`
 	env []string
 }
 
@@ -99,9 +103,9 @@ const (
 	evStart  = "start"
 	evEnd    = "end"
 	evCancel = "cancel"
-	// evEnv records a Scheduler instance's environment, before its first
-	// submission and again when it changed: its jobs get it, whichever
-	// process starts them, as a cluster's jobs get their submitter's.
+	// evEnv records an environment once, named by its hash (ID), before
+	// the first submission made in it: a job gets its submitter's
+	// environment, whichever process starts it, as on a cluster.
 	evEnv = "env"
 )
 
@@ -176,8 +180,11 @@ type book struct {
 	// Slots held by running elements, whichever process started them.
 	usedCPUs int
 	usedGPUs map[int]int
-	// env is each submitter's latest environment, by owner.
+	// env holds the recorded environments, by hash.
 	env map[string][]string
+	// skipping: catchUp is in the middle of a line too long to be one of
+	// capi's, and skips to its end.
+	skipping bool
 }
 
 func newBook() *book {
@@ -189,7 +196,7 @@ func newBook() *book {
 func (b *book) apply(ev *event) (*bookJob, int) {
 	switch ev.Ev {
 	case evEnv:
-		b.env[ev.Owner] = ev.Env
+		b.env[ev.ID] = ev.Env
 		return nil, 0
 	case evIDs:
 		b.applyIDs(ev)
@@ -201,7 +208,7 @@ func (b *book) apply(ev *event) (*bookJob, int) {
 		}
 		j := ev.Job
 		j.ID = ev.ID
-		j.env = b.env[j.Owner]
+		j.env = b.env[j.Env]
 		bj := &bookJob{job: j, els: make([]elem, j.size()), left: j.size()}
 		b.jobs[ev.ID] = bj
 		b.order = append(b.order, bj)
@@ -318,9 +325,10 @@ func (b *book) prune() {
 	b.queue = b.queue[n:]
 }
 
-// maxLine bounds one journal line (a submission with a long command line
-// fits many times over); a longer one is a damaged journal.
-const maxLine = 1 << 20
+// maxLine bounds one journal line: an environment of maxEnv bytes fits
+// with room for JSON's escapes; a longer line is a damaged journal, and
+// skipped.
+const maxLine = 8 << 20
 
 // catchUp applies what was appended to the journal f since b.off, calling
 // seen for each event that changed something. A line still being written
@@ -347,7 +355,10 @@ func (b *book) catchUp(f *os.File, seen func(*bookJob, int, *event)) error {
 		}
 		rest := b.applyLines(buf, seen)
 		if len(rest) > maxLine {
-			return fmt.Errorf("local executor journal %s: a line at byte %d runs past %d bytes", f.Name(), b.off, maxLine)
+			// Never written by capi, whose lines are bounded: skipped to
+			// its end, so that the rest of the journal stays readable.
+			b.off += int64(len(rest))
+			rest, b.skipping = nil, true
 		}
 		buf = append(buf[:0], rest...)
 	}
@@ -360,6 +371,15 @@ const readPiece = 1 << 20
 // applyLines applies the complete lines at the start of buf and returns
 // what is left: a line still being written.
 func (b *book) applyLines(buf []byte, seen func(*bookJob, int, *event)) []byte {
+	if b.skipping {
+		nl := bytes.IndexByte(buf, '\n')
+		if nl < 0 {
+			b.off += int64(len(buf))
+			return nil
+		}
+		b.off += int64(nl + 1)
+		buf, b.skipping = buf[nl+1:], false
+	}
 	for {
 		nl := bytes.IndexByte(buf, '\n')
 		if nl < 0 {
@@ -499,4 +519,27 @@ func locked(path string) bool {
 		return false
 	}
 	return err == syscall.EWOULDBLOCK
+}
+
+// maxEnv bounds a recorded environment: Linux's execve refuses an
+// environment much over 2 MiB anyway (a quarter of the stack limit).
+const maxEnv = 2 << 20
+
+// envHash names an environment in the journal.
+func envHash(env []string) string {
+	h := sha256.New()
+	for _, kv := range env {
+		h.Write([]byte(kv))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil)[:12])
+}
+
+// envSize is what env takes in a process's memory.
+func envSize(env []string) int {
+	n := 0
+	for _, kv := range env {
+		n += len(kv) + 1
+	}
+	return n
 }

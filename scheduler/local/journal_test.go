@@ -127,3 +127,27 @@ func TestLongJournalReadsInPieces(t *testing.T) {
 		t.Errorf("read %d jobs, last id %d, offset %d; want %d, %d, %d", len(b.jobs), b.lastID, b.off, n, n, fi.Size())
 	}
 }
+
+// A line far longer than capi ever writes (a damaged journal) is skipped,
+// not fatal: the events after it are read.
+func TestOverlongLineIsSkipped(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "journal")
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	f.WriteString(`{"ev":"submit","id":"1","job":{"cpus":1,"name":"` + strings.Repeat("x", maxLine+readPiece) + "\"}}\n")
+	if err := appendEvents(f, event{Ev: evSubmit, ID: "2", Job: &jobFile{Name: "after", CPUs: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	b := newBook()
+	if err := b.catchUp(f, nil); err != nil {
+		t.Fatal(err)
+	}
+	fi, _ := f.Stat()
+	if b.jobs["2"] == nil || b.jobs["1"] != nil || b.off != fi.Size() {
+		t.Errorf("after an overlong line: jobs %v, offset %d of %d; want job 2 only, all read", len(b.jobs), b.off, fi.Size())
+	}
+}

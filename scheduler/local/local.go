@@ -51,6 +51,9 @@ type Scheduler struct {
 	nextCompact time.Time
 	owner       *os.File
 	book        *book
+	// prev is the book a replaced journal had built, while the new one is
+	// read (toldBefore).
+	prev *book
 	// role is the dispatcher lock while this instance holds the role.
 	role    *os.File
 	running map[string]*proc // the elements this instance started and waits for
@@ -63,10 +66,12 @@ type Scheduler struct {
 	outbox []scheduler.Observation
 	subs   []func(scheduler.Observation)
 	mem    memState
+	// retired: this instance gave the role up for good (HandOff,
+	// ReleaseIfIdle), and never takes it again.
+	retired bool
 	// environ is the environment this instance's jobs get (os.Environ;
-	// tests fake another submitter's), envSent the last one recorded.
+	// tests fake another submitter's).
 	environ func() []string
-	envSent []string
 	closed  bool
 }
 
@@ -301,13 +306,16 @@ func (s *Scheduler) appendSubmit(jf *jobFile) (string, error) {
 	}
 	id := strconv.Itoa(s.book.lastID + 1)
 	jf.ID = id
+	env := s.environ()
+	if n := envSize(env); n > maxEnv {
+		return "", fmt.Errorf("the environment is %d bytes, more than a process can be started with (%d); unset large variables before submitting", n, maxEnv)
+	}
+	jf.Env = envHash(env)
 	evs := []event{{Ev: evSubmit, ID: id, Job: jf}}
-	if env := s.environ(); !slices.Equal(env, s.envSent) {
-		evs = append([]event{{Ev: evEnv, Owner: s.ownerID, Env: env}}, evs...)
-		s.envSent = env
+	if _, known := s.book.env[jf.Env]; !known {
+		evs = append([]event{{Ev: evEnv, ID: jf.Env, Env: env}}, evs...)
 	}
 	if err := appendEvents(s.journal, evs...); err != nil {
-		s.envSent = nil
 		return "", err
 	}
 	if err := s.catchUpLocked(); err != nil {
@@ -352,7 +360,7 @@ func (s *Scheduler) reopenIfReplaced() error {
 	}
 	s.journal.Close()
 	s.journal = j
-	s.book = newBook()
+	s.prev, s.book = s.book, newBook()
 	return nil
 }
 
@@ -362,19 +370,36 @@ func (s *Scheduler) catchUpLocked() error {
 	if err := s.reopenIfReplaced(); err != nil {
 		return err
 	}
-	return s.book.catchUp(s.journal, s.seen)
+	err := s.book.catchUp(s.journal, s.seen)
+	s.prev = nil
+	return err
 }
 
 // seen is told of each event the book applies, whoever wrote it: the
 // starts and ends of watched jobs go to the outbox.
 func (s *Scheduler) seen(j *bookJob, i int, ev *event) {
-	if (ev.Ev != evStart && ev.Ev != evEnd) || !s.watch[j.job.ID] {
+	if (ev.Ev != evStart && ev.Ev != evEnd) || !s.watch[j.job.ID] || s.toldBefore(j, i, ev) {
 		return
 	}
 	s.outbox = append(s.outbox, s.elementObservation(j, i))
 	if j.left == 0 {
 		delete(s.watch, j.job.ID)
 	}
+}
+
+// toldBefore reports whether, while a replaced journal is read anew, the
+// book it replaces had seen this event already: a compaction repeats every
+// kept start and end, which subscribers were told of once.
+func (s *Scheduler) toldBefore(j *bookJob, i int, ev *event) bool {
+	if s.prev == nil {
+		return false
+	}
+	old := s.prev.jobs[j.job.ID]
+	if old == nil || i >= len(old.els) {
+		return false
+	}
+	e := &old.els[i]
+	return e.ended || (ev.Ev == evStart && e.started)
 }
 
 // unlock releases s.mu and publishes the outbox.
@@ -482,7 +507,7 @@ func (s *Scheduler) holdRoleLocked() bool {
 	if s.role != nil {
 		return true
 	}
-	if s.closed {
+	if s.closed || s.retired {
 		return false
 	}
 	f, ok, err := lockDispatcher(s.sp)
@@ -797,8 +822,10 @@ func (s *Scheduler) wait(p *proc) {
 	// element is no longer among this instance's own (settleOrphans).
 	if err := s.lockJournal(); err != nil {
 		s.log.Error("local executor: record end", "job", p.job.ID, "err", err)
+	} else if err := s.catchUpLocked(); err != nil {
+		s.log.Error("local executor: record end", "job", p.job.ID, "err", err)
+		s.unlockJournal()
 	} else {
-		s.catchUpLocked()
 		status, reason, detail = s.settle(p.job, p.el, p.mem, status, reason, detail)
 		end := &endFile{Status: string(status), Reason: string(reason), Exit: code, HasExit: code >= 0, Detail: detail, Start: p.start, Finish: now}
 		if err := appendEvents(s.journal, event{Ev: evEnd, ID: p.job.ID, El: p.el, Owner: s.ownerID, End: end}); err != nil {
@@ -873,6 +900,13 @@ func (s *Scheduler) elemLocked(id, el string) *elem {
 func (s *Scheduler) cancelledLocked(id, el string) bool {
 	e := s.elemLocked(id, el)
 	return e != nil && e.cancelled
+}
+
+// forgottenLocked reports whether job id was handed out and is no longer
+// in the journal: it ended long ago and was compacted away.
+func (s *Scheduler) forgottenLocked(id string) bool {
+	n, err := strconv.Atoi(id)
+	return err == nil && n <= s.book.lastID && s.book.jobs[id] == nil
 }
 
 func (s *Scheduler) endedLocked(id, el string) bool {
@@ -991,9 +1025,15 @@ func (s *Scheduler) settleOrphans() {
 		return
 	}
 	defer s.unlockJournal()
-	s.catchUpLocked()
+	if err := s.catchUpLocked(); err != nil {
+		s.log.Error("local executor: reading the journal", "err", err)
+		return
+	}
 	var evs []event
 	for _, o := range found {
+		if s.book.jobs[o.j.job.ID] != o.j {
+			continue // the journal was compacted meanwhile: found again next time
+		}
 		e := &o.j.els[o.i]
 		if e.ended || locked(e.run) {
 			continue // settled meanwhile, or its starter's wait is at it

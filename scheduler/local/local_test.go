@@ -939,4 +939,13 @@ func TestJobsGetTheirSubmittersEnvironment(t *testing.T) {
 	if b, _ := os.ReadFile(out); string(b) != "submitter" {
 		t.Errorf("the job saw CAPI_TEST_SHELL=%q, want the submitter's", b)
 	}
+	// Each environment is written once, however many jobs use it.
+	for range 3 {
+		if _, err := submitTo(ctx, other, w, wd, "again", "true", nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if b, _ := os.ReadFile(other.sp.journalPath()); strings.Count(string(b), `"ev":"env"`) != 2 {
+		t.Errorf("%d environments in the journal, want 2 (one per shell)", strings.Count(string(b), `"ev":"env"`))
+	}
 }

@@ -351,7 +351,7 @@ func (s *Scheduler) sweepCgroups() {
 			}
 			dir := filepath.Join(h.dir, e.Name())
 			if rest, ours := strings.CutPrefix(e.Name(), prefix); ours {
-				if id, el, ok := strings.Cut(rest, "."); ok && s.endedLocked(id, el) {
+				if id, el, ok := strings.Cut(rest, "."); ok && (s.endedLocked(id, el) || s.forgottenLocked(id)) {
 					os.Remove(dir)
 				}
 				continue
