@@ -416,8 +416,8 @@ func (e *Executor) submit(ctx context.Context, spec JobSpec, arr *Array) (*Job, 
 		return nil, subErr
 	}
 	p.rec.ID = id
-	p.rec.StdoutPath = expandJobID(p.rec.StdoutPath, e.dialect, id)
-	p.rec.StderrPath = expandJobID(p.rec.StderrPath, e.dialect, id)
+	p.rec.StdoutPath = e.dialect.LogPath(p.rec.StdoutPath, id, -1)
+	p.rec.StderrPath = e.dialect.LogPath(p.rec.StderrPath, id, -1)
 	return e.track(p.rec), nil
 }
 
@@ -562,23 +562,6 @@ func matchSubmitted(obs []scheduler.Observation, name, token string, tracked fun
 		return ids[0], true, nil
 	}
 	return "", false, fmt.Errorf("%d untracked jobs are named %s (%s)", len(ids), name, strings.Join(ids, ", "))
-}
-
-// expandJobID replaces the scheduler's job-id placeholder in a log path.
-func expandJobID(p string, d scheduler.Dialect, id string) string {
-	for _, ph := range []string{d.LogArrayJobID, d.LogJobID} {
-		if ph != "" {
-			p = strings.ReplaceAll(p, ph, id)
-		}
-	}
-	return p
-}
-
-func expandIndex(p string, d scheduler.Dialect, index int) string {
-	if d.LogIndex == "" {
-		return p
-	}
-	return strings.ReplaceAll(p, d.LogIndex, strconv.Itoa(index))
 }
 
 // Job returns the tracked job with the given id.

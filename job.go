@@ -306,8 +306,8 @@ func (s *jobState) snapshot(d scheduler.Dialect) Record {
 			a.Elements[i] = Element{
 				Index: int(el.index), Status: el.status, Reason: el.reason, Detail: el.detail, ExitCode: el.exitCode(),
 				ExecHost: el.host, MaxMem: el.mem, StartTime: fromNanos(el.start), FinishTime: fromNanos(el.finish),
-				StdoutPath: expandIndex(r.StdoutPath, d, int(el.index)),
-				StderrPath: expandIndex(r.StderrPath, d, int(el.index)),
+				StdoutPath: d.LogPath(r.StdoutPath, "", int(el.index)),
+				StderrPath: d.LogPath(r.StderrPath, "", int(el.index)),
 			}
 			switch el.status {
 			case Done:

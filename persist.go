@@ -283,8 +283,8 @@ func (e *Executor) recordFromStore(sr store.Record) Record {
 		ExecHost: sr.ExecHost, MaxMem: sr.MaxMem,
 		SubmitTime: sr.SubmitTime, StartTime: sr.StartTime, FinishTime: sr.FinishTime,
 		Resources: sr.Resources, ScriptPath: sr.ScriptPath,
-		StdoutPath: expandJobID(sr.StdoutPath, e.dialect, sr.JobID),
-		StderrPath: expandJobID(sr.StderrPath, e.dialect, sr.JobID),
+		StdoutPath: e.dialect.LogPath(sr.StdoutPath, sr.JobID, -1),
+		StderrPath: e.dialect.LogPath(sr.StderrPath, sr.JobID, -1),
 		Metadata:   sr.Metadata,
 	}
 	if r.Resources.WorkDir == "" {

@@ -3,6 +3,8 @@ package scheduler
 import (
 	"context"
 	"log/slog"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -226,6 +228,23 @@ type Options struct {
 	// GPUs is the local executor's number of GPU slots; 0 = the number of
 	// /dev/nvidia[0-9]* devices.
 	GPUs int
+}
+
+// LogPath expands a log path's job id placeholders (LogArrayJobID and
+// LogJobID) to id unless it is empty, and its index placeholder to index
+// unless it is negative:
+// the one expansion of log paths, for the engine's records and for a
+// scheduler that opens logs itself (local).
+func (d Dialect) LogPath(p, id string, index int) string {
+	for _, ph := range []string{d.LogArrayJobID, d.LogJobID} {
+		if ph != "" && id != "" {
+			p = strings.ReplaceAll(p, ph, id)
+		}
+	}
+	if d.LogIndex != "" && index >= 0 {
+		p = strings.ReplaceAll(p, d.LogIndex, strconv.Itoa(index))
+	}
+	return p
 }
 
 // Factory creates a scheduler.

@@ -611,11 +611,10 @@ func (s *Scheduler) neverFits(j *bookJob, record func(...event)) {
 // dispatcher had started already (see claimRun) its end too when it has
 // ended. s.mu and the journal lock are held.
 func (s *Scheduler) startLocked(j *jobFile, el string, gpus []int) ([]event, error) {
-	index := ""
-	n := 0
+	n, logIndex := 0, -1 // a single job's log path keeps an {index}
 	if j.Array {
-		index = el
 		n, _ = strconv.Atoi(el)
+		logIndex = n
 	}
 	runPath := script.ExitFilePath(j.Script, j.ID, n, j.Array)
 	run, claim, err := claimRun(runPath)
@@ -632,13 +631,14 @@ func (s *Scheduler) startLocked(j *jobFile, el string, gpus []int) ([]event, err
 		return evs, nil
 	}
 	defer run.Close() // the child keeps its own descriptor, and the lock with it
-	stdout, err := openLog(expand(j.Stdout, j.ID, index))
+	d := s.Dialect()
+	stdout, err := openLog(d.LogPath(j.Stdout, j.ID, logIndex))
 	if err != nil {
 		return nil, err
 	}
 	defer stdout.Close()
 	stderr := stdout
-	if ep := expand(j.Stderr, j.ID, index); ep != expand(j.Stdout, j.ID, index) {
+	if ep := d.LogPath(j.Stderr, j.ID, logIndex); ep != d.LogPath(j.Stdout, j.ID, logIndex) {
 		if stderr, err = openLog(ep); err != nil {
 			return nil, err
 		}
@@ -788,10 +788,6 @@ func openLog(path string) (*os.File, error) {
 	return f, nil
 }
 
-func expand(p, id, index string) string {
-	p = strings.ReplaceAll(p, "{job_id}", id)
-	return strings.ReplaceAll(p, "{index}", index)
-}
 
 // wait reaps one element and records how it ended. Its owner is the
 // Scheduler; it ends when the job's main process does, also after Close.
