@@ -788,7 +788,6 @@ func openLog(path string) (*os.File, error) {
 	return f, nil
 }
 
-
 // wait reaps one element and records how it ended. Its owner is the
 // Scheduler; it ends when the job's main process does, also after Close.
 func (s *Scheduler) wait(p *proc) {
