@@ -144,6 +144,7 @@ func (e *Executor) settleSubmits(ctx context.Context, obs []scheduler.Observatio
 		return nil
 	}
 	known := e.knownIDs(ctx, obs, names)
+	var lost []store.Record
 	for _, p := range pending {
 		if !names[p.Name] || p.Scheduler != e.sched.Name() || submitting(p, host) {
 			continue
@@ -155,19 +156,47 @@ func (e *Executor) settleSubmits(ctx context.Context, obs []scheduler.Observatio
 		case err != nil:
 			e.log.Warn("cannot settle an interrupted submission yet", "name", p.Name, "err", err)
 		case found:
-			if err := e.db.CompleteSubmit(ctx, p.Token, id); err != nil {
-				e.log.Warn("recording an adopted submission", "name", p.Name, "err", err)
-				continue
-			}
-			if sr, err := e.db.Get(ctx, store.Key{Scheduler: p.Scheduler, JobID: id}); err == nil {
-				if _, tracked := e.Job(id); !tracked {
-					adopted = append(adopted, e.trackStored(sr, now))
-				}
-			}
+			adopted = e.adoptSubmit(ctx, p, id, now, adopted)
 		case covers(p.Name) && e.submitLost(p, now):
-			if err := e.db.FailSubmit(ctx, p.Token, "the submitting process ended before the scheduler confirmed the job, and the scheduler has no job of this name"); err != nil {
-				e.log.Warn("recording a lost submission", "name", p.Name, "err", err)
-			}
+			lost = append(lost, p)
+		}
+	}
+	// A scheduler that forgets finished jobs may still know which job a
+	// submission became.
+	indexed := map[string]string{}
+	if idx, ok := e.sched.(scheduler.SubmissionIndex); ok && len(lost) > 0 {
+		tokens := make([]string, len(lost))
+		for i, p := range lost {
+			tokens[i] = p.Token
+		}
+		var err error
+		if indexed, err = idx.SubmittedAs(ctx, tokens); err != nil {
+			e.log.Warn("cannot settle interrupted submissions yet", "err", err)
+			return adopted
+		}
+	}
+	for _, p := range lost {
+		if id, ok := indexed[p.Token]; ok {
+			adopted = e.adoptSubmit(ctx, p, id, now, adopted)
+			continue
+		}
+		if err := e.db.FailSubmit(ctx, p.Token, "the submitting process ended before the scheduler confirmed the job, and the scheduler has no job of this name"); err != nil {
+			e.log.Warn("recording a lost submission", "name", p.Name, "err", err)
+		}
+	}
+	return adopted
+}
+
+// adoptSubmit records that interrupted submission p became job id and
+// tracks the job, adding it to adopted.
+func (e *Executor) adoptSubmit(ctx context.Context, p store.Record, id string, now time.Time, adopted []*Job) []*Job {
+	if err := e.db.CompleteSubmit(ctx, p.Token, id); err != nil {
+		e.log.Warn("recording an adopted submission", "name", p.Name, "err", err)
+		return adopted
+	}
+	if sr, err := e.db.Get(ctx, store.Key{Scheduler: p.Scheduler, JobID: id}); err == nil {
+		if _, tracked := e.Job(id); !tracked {
+			adopted = append(adopted, e.trackStored(sr, now))
 		}
 	}
 	return adopted

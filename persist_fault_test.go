@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/go-cluster-api/clusterapi/internal/store"
 	"github.com/go-cluster-api/clusterapi/scheduler"
 )
 
@@ -178,5 +180,82 @@ func TestAnotherProcessCancelIsLearnt(t *testing.T) {
 	recs, err := c.List(context.Background(), ListFilter{Name: "held"})
 	if err != nil || len(recs) != 1 || recs[0].Status != Killed || recs[0].Reason != ReasonCancelled {
 		t.Errorf("store after both processes: %+v, %v; want killed/cancelled", recs, err)
+	}
+}
+
+// forgetful is a scheduler that lists only capi's jobs and forgets
+// finished ones, but knows which submission became which job: the local
+// executor after compacting its journal.
+type forgetful struct {
+	*fakeSched
+	mu     sync.Mutex
+	tokens map[string]string
+}
+
+func (f *forgetful) CapiOnly() {}
+
+func (f *forgetful) SubmittedAs(ctx context.Context, tokens []string) (map[string]string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := map[string]string{}
+	for _, t := range tokens {
+		if id, ok := f.tokens[t]; ok {
+			out[t] = id
+		}
+	}
+	return out, nil
+}
+
+// A submission interrupted after the scheduler accepted it, whose job the
+// scheduler has since forgotten, is adopted through the scheduler's index
+// of submissions, not failed as lost (it was, when the local executor's
+// journal was compacted before any process settled the intent).
+func TestInterruptedSubmissionOfAForgottenJobIsAdopted(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	f := &forgetful{fakeSched: newFake(), tokens: map[string]string{}}
+	e, err := New(Config{StateDir: dir}, &Options{Scheduler: f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	ctx := context.Background()
+	p, err := e.prepare(spec(dir, "forgotten", "true"), nil, e.writer.Reserve)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.writer.Fill(p.job.ScriptPath, p.content); err != nil {
+		t.Fatal(err)
+	}
+	// Submitted two hours ago by a process that died before it recorded
+	// the answer (an intent that old is not taken for one in progress).
+	p.rec.SubmitTime = time.Now().Add(-2 * time.Hour)
+	if p.job.Token, err = e.beginSubmit(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	id, err := f.Submit(ctx, &p.job) // accepted; the answer is never recorded
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.mu.Lock()
+	f.tokens[p.job.Token] = id
+	f.mu.Unlock()
+	f.drop(id) // it ended long ago, and the scheduler forgot it
+
+	if err := e.Poll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if pending, err := e.db.PendingSubmits(ctx); err != nil || len(pending) != 0 {
+		t.Fatalf("%d submissions unsettled after a poll (%v)", len(pending), err)
+	}
+	sr, err := e.db.Get(ctx, store.Key{Scheduler: "fake", JobID: id})
+	if err != nil {
+		t.Fatalf("the forgotten job is not in the store under its id %s: %v", id, err)
+	}
+	if sr.Reason == ReasonSubmitFailed {
+		t.Errorf("the submission was failed as lost (%s), want adopted as job %s", sr.Detail, id)
+	}
+	if _, tracked := e.Job(id); !tracked {
+		t.Errorf("job %s is not followed after its adoption", id)
 	}
 }

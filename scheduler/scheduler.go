@@ -73,6 +73,16 @@ type CapiOnly interface {
 	CapiOnly()
 }
 
+// SubmissionIndex is implemented by schedulers that forget finished jobs
+// but keep which submission became which job (the local executor, whose
+// journal drops jobs an hour after they end): SubmittedAs returns the job
+// id of each given submission token (Job.Token) it knows. An interrupted
+// submission whose job the scheduler no longer lists is then adopted, not
+// failed.
+type SubmissionIndex interface {
+	SubmittedAs(ctx context.Context, tokens []string) (map[string]string, error)
+}
+
 // OnThisMachine is implemented by schedulers whose jobs run on the machine
 // of the process that submits them (the local executor): what protects a
 // job record against a power cut (an fsync per submission) protects

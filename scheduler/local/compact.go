@@ -1,9 +1,13 @@
 package local
 
 import (
+	"bufio"
+	"context"
+	"fmt"
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -53,8 +57,11 @@ func (s *Scheduler) compactLocked(horizon time.Time) error {
 		return err
 	}
 	evs, dropped := s.book.compacted(horizon)
-	if dropped == 0 {
+	if len(dropped) == 0 {
 		return nil
+	}
+	if err := s.keepTokens(dropped); err != nil {
+		return err
 	}
 	tmp := s.sp.journalPath() + ".new"
 	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_APPEND|os.O_CREATE|os.O_TRUNC, 0o600)
@@ -77,17 +84,19 @@ func (s *Scheduler) compactLocked(horizon time.Time) error {
 		os.Remove(tmp)
 		return err
 	}
-	s.log.Info("local executor: compacted the journal", "jobs_dropped", dropped, "jobs_kept", len(s.book.jobs)-dropped)
+	s.log.Info("local executor: compacted the journal", "jobs_dropped", len(dropped), "jobs_kept", len(s.book.jobs)-len(dropped))
 	return s.catchUpLocked()
 }
 
 // compacted returns the events that rebuild the book without the jobs
-// whose every element ended before horizon, and how many jobs that drops.
-func (b *book) compacted(horizon time.Time) ([]event, int) {
-	var kept []*bookJob
+// whose every element ended before horizon, and the jobs that drops.
+func (b *book) compacted(horizon time.Time) ([]event, []*bookJob) {
+	var kept, dropped []*bookJob
 	for _, j := range b.order {
 		if j.left > 0 || !j.endedBefore(horizon) {
 			kept = append(kept, j)
+		} else {
+			dropped = append(dropped, j)
 		}
 	}
 	evs := []event{{Ev: evIDs, ID: strconv.Itoa(b.lastID)}}
@@ -105,7 +114,76 @@ func (b *book) compacted(horizon time.Time) ([]event, int) {
 	for _, j := range kept {
 		evs = append(evs, j.events()...)
 	}
-	return evs, len(b.order) - len(kept)
+	return evs, dropped
+}
+
+// keepTokens appends the dropped jobs' submission tokens and ids to the
+// tokens file, on disk before the journal that no longer has them
+// replaces the old one: an interrupted submission whose job was dropped is
+// still adopted (SubmittedAs). s.mu and the journal lock are held.
+func (s *Scheduler) keepTokens(dropped []*bookJob) error {
+	var buf []byte
+	for _, j := range dropped {
+		if j.job.Token != "" {
+			buf = fmt.Appendf(buf, "%s %s\n", j.job.Token, j.job.ID)
+		}
+	}
+	if len(buf) == 0 {
+		return nil
+	}
+	f, err := os.OpenFile(s.sp.tokensPath(), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(buf)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// SubmittedAs implements scheduler.SubmissionIndex: from the journal, and
+// for the jobs compaction dropped, from the tokens file.
+func (s *Scheduler) SubmittedAs(ctx context.Context, tokens []string) (map[string]string, error) {
+	s.mu.Lock()
+	err := s.catchUpLocked()
+	found := make(map[string]string)
+	var missing map[string]bool
+	for _, t := range tokens {
+		if id, ok := s.book.byToken[t]; ok {
+			found[t] = id
+		} else {
+			if missing == nil {
+				missing = make(map[string]bool)
+			}
+			missing[t] = true
+		}
+	}
+	s.unlock()
+	if err != nil || len(missing) == 0 {
+		return found, err
+	}
+	f, err := os.Open(s.sp.tokensPath())
+	if os.IsNotExist(err) {
+		return found, nil
+	}
+	if err != nil {
+		return found, fmt.Errorf("local executor: %w", err)
+	}
+	defer f.Close()
+	lines := bufio.NewScanner(f)
+	for lines.Scan() {
+		if err := ctx.Err(); err != nil {
+			return found, err
+		}
+		if t, id, ok := strings.Cut(lines.Text(), " "); ok && missing[t] {
+			found[t] = id
+		}
+	}
+	return found, lines.Err()
 }
 
 // endedBefore reports whether every element of j ended before t.

@@ -85,6 +85,15 @@ func TestCompactionDropsOnlyOldEndedJobs(t *testing.T) {
 		t.Error("a job submitted after its environment was compacted away has none")
 	}
 	pollUntilTerminal(t, s, []string{next, again})
+	// Which submission became which job outlives the compaction: an
+	// interrupted submission of a dropped job is still adopted.
+	ids, err := fresh.SubmittedAs(ctx, []string{"token-old", "token-recent", "token-unknown"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ids["token-old"] != old || ids["token-recent"] != recent || len(ids) != 2 {
+		t.Errorf("SubmittedAs = %v, want token-old → %s (dropped), token-recent → %s (kept), nothing else", ids, old, recent)
+	}
 	if got, err := s.Poll(ctx, scheduler.Query{}); err != nil || len(got) == 0 {
 		t.Errorf("the compacting instance polls %d observations (%v)", len(got), err)
 	}

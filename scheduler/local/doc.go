@@ -9,6 +9,8 @@
 //	                     journal.go): submit, start, end, cancel, and the
 //	                     submitters' environments; compacted (compact.go)
 //	  journal.lock       flocked while appending or compacting
+//	  journal.tokens     which submission became which job, for the jobs
+//	                     compaction dropped
 //	  dispatcher         flocked by the one dispatcher of the spool
 //	  owners/{id}        flocked by each live Scheduler instance
 //	  scripts/           job scripts ({name}.{n}.sh, written by the engine),

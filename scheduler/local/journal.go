@@ -182,13 +182,16 @@ type book struct {
 	usedGPUs map[int]int
 	// env holds the recorded environments, by hash.
 	env map[string][]string
+	// byToken maps submission tokens to job ids.
+	byToken map[string]string
 	// skipping: catchUp is in the middle of a line too long to be one of
 	// capi's, and skips to its end.
 	skipping bool
 }
 
 func newBook() *book {
-	return &book{jobs: make(map[string]*bookJob), usedGPUs: make(map[int]int), env: make(map[string][]string)}
+	return &book{jobs: make(map[string]*bookJob), usedGPUs: make(map[int]int), env: make(map[string][]string),
+		byToken: make(map[string]string)}
 }
 
 // apply records one event. It returns the job and element it changed
@@ -212,6 +215,9 @@ func (b *book) apply(ev *event) (*bookJob, int) {
 		bj := &bookJob{job: j, els: make([]elem, j.size()), left: j.size()}
 		b.jobs[ev.ID] = bj
 		b.order = append(b.order, bj)
+		if j.Token != "" {
+			b.byToken[j.Token] = ev.ID
+		}
 		b.queue = append(b.queue, bj)
 		if n, err := strconv.Atoi(ev.ID); err == nil && n > b.lastID {
 			b.lastID = n
@@ -469,6 +475,9 @@ func (s spool) init() error {
 }
 
 func (s spool) lockPath() string { return filepath.Join(s.dir, "journal.lock") }
+
+// tokensPath keeps "token id" lines for the jobs compaction dropped.
+func (s spool) tokensPath() string { return filepath.Join(s.dir, "journal.tokens") }
 
 // openLock opens the journal lock's file: a file of its own, not the
 // journal, because a compaction replaces the journal.

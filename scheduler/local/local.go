@@ -84,10 +84,11 @@ type proc struct {
 }
 
 var (
-	_ scheduler.Scheduler     = (*Scheduler)(nil)
-	_ scheduler.CapiOnly      = (*Scheduler)(nil)
-	_ scheduler.ScriptPlacer  = (*Scheduler)(nil)
-	_ scheduler.OnThisMachine = (*Scheduler)(nil)
+	_ scheduler.Scheduler       = (*Scheduler)(nil)
+	_ scheduler.CapiOnly        = (*Scheduler)(nil)
+	_ scheduler.ScriptPlacer    = (*Scheduler)(nil)
+	_ scheduler.OnThisMachine   = (*Scheduler)(nil)
+	_ scheduler.SubmissionIndex = (*Scheduler)(nil)
 )
 
 // New opens (or creates) the spool under opts.StateDir, replays its journal

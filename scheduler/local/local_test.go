@@ -109,7 +109,7 @@ func submitRes(ctx context.Context, s *Scheduler, w *script.Writer, res schedule
 		suffix = d.LogJobID + "." + d.LogIndex + ".log"
 	}
 	return s.Submit(ctx, &scheduler.Job{
-		Name: name, Command: cmd, Array: arr,
+		Name: name, Command: cmd, Array: arr, Token: "token-" + name,
 		Resources:  res,
 		ScriptPath: path, Script: content,
 		StdoutPath: filepath.Join(wd, "stdout."+suffix),
