@@ -327,110 +327,32 @@ func (e *Executor) applyAll(obs []scheduler.Observation, src store.Source, now t
 // element was updated, so that the caller must roll the array up. src is
 // where the observation came from; the store keeps it with the state.
 func (e *Executor) update(j *Job, o *scheduler.Observation, src store.Source, now time.Time, seq uint64) (rollUp bool) {
-	st := &j.st
-	if st.status.Terminal() {
-		return false
-	}
-	if !o.InArray {
-		if seq != 0 {
-			st.seenPoll = seq
-		}
-		if st.rec.SubmitTime.IsZero() {
-			st.rec.SubmitTime = o.SubmitTime
-		}
-		if st.observe(o, src, now) {
-			e.recordLocked(j, -1)
-		}
-		if st.status.Terminal() {
-			e.endLocked(j, now)
-		}
-		return false
-	}
-	if st.elems == nil {
-		return false
-	}
-	i := o.Index - st.rec.Array.First
-	if i < 0 || i >= len(st.elems) {
-		return false
-	}
-	el := &st.elems[i]
-	if seq != 0 {
-		el.seenPoll = uint32(seq)
-	}
-	if el.status.Terminal() {
-		return false
-	}
-	if el.observe(o, src, now) {
-		e.recordLocked(j, i)
-	}
-	return true
+	ch := j.st.apply(o, src, now, seq)
+	e.commitLocked(j, ch, now)
+	return ch.elem >= 0
 }
 
-// rollUpLocked derives an array's status from its elements: terminal only
-// when every element is; then failed if any failed, else killed if any was
-// killed, else done (the seed's precedence).
+// rollUpLocked derives an array's state from its elements (see
+// jobState.rollUp) and ends the job if that is final.
 func (e *Executor) rollUpLocked(j *Job, now time.Time) {
-	st := &j.st
-	var running, terminal, failed, killed, unknown int
-	// An array's final state is as strong as its weakest element's.
-	src := store.SourceScheduler
-	var firstFailed *elemState
-	var start, finish time.Time
-	for i := range st.elems {
-		el := &st.elems[i]
-		switch el.status {
-		case Running:
-			running++
-		case Failed:
-			failed++
-			if firstFailed == nil {
-				firstFailed = el
-			}
-		case Killed:
-			killed++
-		case Unknown:
-			unknown++
-		}
-		if el.status.Terminal() {
-			terminal++
-			src = min(src, el.src)
-			if f := fromNanos(el.finish); f.After(finish) {
-				finish = f
-			}
-		}
-		if s := fromNanos(el.start); !s.IsZero() && (start.IsZero() || s.Before(start)) {
-			start = s
-		}
-		if st.host == "" && el.host != "" {
-			st.host = el.host
-		}
+	if j.st.rollUp() {
+		e.endLocked(j, now)
 	}
-	st.start = toNanos(start)
-	switch {
-	case terminal < len(st.elems):
-		switch {
-		case running > 0 || terminal > 0:
-			st.status = Running
-		case unknown > 0:
-			st.status = Unknown
-		default:
-			st.status = Pending
-		}
-		return
-	case failed > 0:
-		st.status, st.reason = Failed, firstFailed.reason
-		st.detail = fmt.Sprintf("%d of %d elements failed", failed, len(st.elems))
-		st.exit, st.hasExit = firstFailed.exit, firstFailed.hasExit
-	case killed > 0:
-		st.status, st.reason = Killed, ReasonCancelled
-		st.detail = fmt.Sprintf("%d of %d elements cancelled", killed, len(st.elems))
-	default:
-		st.status, st.reason, st.detail = Done, "", ""
-		st.exit, st.hasExit = 0, true
+}
+
+// commitLocked hands what changed in j to those who consume it: the store
+// (through its writer) and, when the job has just ended, its waiters and
+// callbacks.
+func (e *Executor) commitLocked(j *Job, ch change, now time.Time) {
+	if ch.job {
+		e.recordLocked(j, -1)
 	}
-	st.finish = toNanos(finish)
-	st.src = src
-	e.endLocked(j, now)
+	if ch.elem >= 0 && ch.elemChanged {
+		e.recordLocked(j, ch.elem)
+	}
+	if ch.ended {
+		e.endLocked(j, now)
+	}
 }
 
 // endLocked handles a job's transition to a terminal status: waiters are

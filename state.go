@@ -1,0 +1,270 @@
+package clusterapi
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/go-cluster-api/clusterapi/internal/store"
+	"github.com/go-cluster-api/clusterapi/scheduler"
+)
+
+// jobState is the engine's mutable view of a job: its fixed part (rec) and
+// what observations change (phase), for the job and for each element.
+type jobState struct {
+	// rec is what the submission fixed: name, command, resources, paths,
+	// metadata, array bounds, submit time. Its status and result fields
+	// stay zero: they live in phase, and snapshot fills them in.
+	rec Record
+	phase
+	// storeSeen is when the store last changed the job as this process
+	// last read it: unchanged jobs (and their elements) are not read again,
+	// and readers of the shared poll never go back.
+	storeSeen time.Time
+	elems     []elemState
+	callbacks []callback
+	// unseen is how long the job (or some unfinished element) has been
+	// unknown to every source, counted over successful polls only.
+	unseen time.Duration
+	// inflight counts callbacks queued but not yet run; a job is purged
+	// only when it is zero.
+	inflight int
+	// seenPoll is the poll sequence number that last saw the job.
+	seenPoll uint64
+	// endedAt is when the engine saw the job become terminal (for purge).
+	endedAt time.Time
+}
+
+// newJobState splits a record into the fixed part and the phase; an
+// array's elements are added by addElements.
+func newJobState(rec Record, src store.Source) jobState {
+	st := jobState{phase: phase{
+		status: rec.Status, src: src, reason: rec.Reason, detail: rec.Detail, host: rec.ExecHost, mem: rec.MaxMem,
+		start: toNanos(rec.StartTime), finish: toNanos(rec.FinishTime),
+	}}
+	if rec.ExitCode != nil {
+		st.exit, st.hasExit = int32(*rec.ExitCode), true
+	}
+	rec.Status, rec.Reason, rec.Detail, rec.ExitCode, rec.ExecHost, rec.MaxMem = "", "", "", nil, "", ""
+	rec.StartTime, rec.FinishTime = time.Time{}, time.Time{}
+	st.rec = rec
+	return st
+}
+
+// addElements gives an array job its elements, all pending.
+func (s *jobState) addElements() {
+	if a := s.rec.Array; a != nil {
+		s.elems = make([]elemState, a.Last-a.First+1)
+		for i := range s.elems {
+			s.elems[i] = elemState{index: int32(a.First + i), phase: phase{status: Pending}}
+		}
+	}
+}
+
+// phase is what observations change, in a job or in one array element: one
+// shape for both, merged by one function (observe). It is kept small because
+// an engine may track hundreds of thousands of elements: times are Unix
+// nanoseconds (0 = unknown), the exit status 32-bit.
+type phase struct {
+	status  Status
+	reason  Reason
+	detail  string
+	host    string
+	mem     string // peak memory in the scheduler's words
+	start   int64
+	finish  int64
+	exit    int32
+	hasExit bool
+	src     store.Source // where status came from
+}
+
+// observe merges an observation from src into p and reports whether
+// anything the store keeps changed. A final phase never changes again.
+// Unknown is applied too: it says the scheduler has lost track of the job
+// for now (LSF UNKWN), in its own words, until it reports a known state
+// again.
+func (p *phase) observe(o *scheduler.Observation, src store.Source, now time.Time) bool {
+	if p.status.Terminal() {
+		return false
+	}
+	before := *p
+	if o.Status != "" {
+		p.status, p.src = o.Status, src
+	}
+	p.reason, p.detail = o.Reason, o.Detail
+	if o.HasExit {
+		p.exit, p.hasExit = int32(o.ExitCode), true
+	}
+	if o.Host != "" {
+		p.host = o.Host
+	}
+	if o.MaxMem != "" {
+		p.mem = o.MaxMem
+	}
+	if !o.StartTime.IsZero() {
+		p.start = toNanos(o.StartTime)
+	}
+	if p.status.Terminal() {
+		p.finish = toNanos(o.FinishTime)
+		if p.finish == 0 {
+			p.finish = now.UnixNano()
+		}
+	}
+	return *p != before
+}
+
+// exitCode is the exit status as records give it (nil: unknown).
+func (p *phase) exitCode() *int {
+	if !p.hasExit {
+		return nil
+	}
+	v := int(p.exit)
+	return &v
+}
+
+// stored is the phase as the store keeps it.
+func (p *phase) stored() store.JobState {
+	return store.JobState{Status: p.status, Source: p.src, Reason: p.reason, Detail: p.detail, ExitCode: p.exitCode(),
+		ExecHost: p.host, MaxMem: p.mem, StartTime: fromNanos(p.start), FinishTime: fromNanos(p.finish)}
+}
+
+// stored is an element's phase as the store keeps it.
+func (el *elemState) stored() store.ElementState {
+	return store.ElementState{Index: int(el.index), Status: el.status, Source: el.src, Reason: el.reason, Detail: el.detail,
+		ExitCode: el.exitCode(), Host: el.host, MaxMem: el.mem, StartTime: fromNanos(el.start), FinishTime: fromNanos(el.finish)}
+}
+
+// elementPhase is the phase of a stored element.
+func elementPhase(es store.ElementState) phase {
+	p := phase{status: es.Status, src: es.Source, reason: es.Reason, detail: es.Detail, host: es.Host, mem: es.MaxMem,
+		start: toNanos(es.StartTime), finish: toNanos(es.FinishTime)}
+	if es.ExitCode != nil {
+		p.exit, p.hasExit = int32(*es.ExitCode), true
+	}
+	return p
+}
+
+// elemState is one array element: 112 bytes.
+type elemState struct {
+	phase
+	index    int32
+	seenPoll uint32 // low bits of the poll sequence number that last saw it
+}
+
+// change is what one observation changed in a job's state: what the store
+// must write (the job's own phase, an element's), and whether the job has
+// just ended, for its waiters and callbacks. The engine applies an
+// observation with jobState.apply and hands the change to its consumers
+// (Executor.commitLocked).
+type change struct {
+	job bool // the job's own phase changed
+	// elem is the position of the element the observation was about (-1:
+	// none), and elemChanged whether its phase changed; either way the
+	// array's own state is to be rolled up from its elements.
+	elem        int
+	elemChanged bool
+	ended       bool // the job has just become final
+}
+
+// apply merges one observation, from src, into the job's state. seq marks
+// the job (or the element) seen by that poll (0 for notifications and the
+// engine's own decisions). A final job or element never changes again. It
+// touches nothing but the state: the caller hands the change on.
+func (st *jobState) apply(o *scheduler.Observation, src store.Source, now time.Time, seq uint64) change {
+	ch := change{elem: -1}
+	if st.status.Terminal() {
+		return ch
+	}
+	if !o.InArray {
+		if seq != 0 {
+			st.seenPoll = seq
+		}
+		if st.rec.SubmitTime.IsZero() {
+			st.rec.SubmitTime = o.SubmitTime
+		}
+		ch.job = st.observe(o, src, now)
+		ch.ended = st.status.Terminal()
+		return ch
+	}
+	if st.elems == nil {
+		return ch
+	}
+	i := o.Index - st.rec.Array.First
+	if i < 0 || i >= len(st.elems) {
+		return ch
+	}
+	el := &st.elems[i]
+	if seq != 0 {
+		el.seenPoll = uint32(seq)
+	}
+	if el.status.Terminal() {
+		return ch
+	}
+	ch.elem, ch.elemChanged = i, el.observe(o, src, now)
+	return ch
+}
+
+// rollUp derives an array's state from its elements and reports whether
+// that made the array final: final only when every element is; then failed
+// if any failed, else killed if any was killed, else done (the seed's
+// precedence). Its source is its weakest element's.
+func (st *jobState) rollUp() (ended bool) {
+	var running, terminal, failed, killed, unknown int
+	src := store.SourceScheduler
+	var firstFailed *elemState
+	var start, finish time.Time
+	for i := range st.elems {
+		el := &st.elems[i]
+		switch el.status {
+		case Running:
+			running++
+		case Failed:
+			failed++
+			if firstFailed == nil {
+				firstFailed = el
+			}
+		case Killed:
+			killed++
+		case Unknown:
+			unknown++
+		}
+		if el.status.Terminal() {
+			terminal++
+			src = min(src, el.src)
+			if f := fromNanos(el.finish); f.After(finish) {
+				finish = f
+			}
+		}
+		if s := fromNanos(el.start); !s.IsZero() && (start.IsZero() || s.Before(start)) {
+			start = s
+		}
+		if st.host == "" && el.host != "" {
+			st.host = el.host
+		}
+	}
+	st.start = toNanos(start)
+	switch {
+	case terminal < len(st.elems):
+		switch {
+		case running > 0 || terminal > 0:
+			st.status = Running
+		case unknown > 0:
+			st.status = Unknown
+		default:
+			st.status = Pending
+		}
+		return false
+	case failed > 0:
+		st.status, st.reason = Failed, firstFailed.reason
+		st.detail = fmt.Sprintf("%d of %d elements failed", failed, len(st.elems))
+		st.exit, st.hasExit = firstFailed.exit, firstFailed.hasExit
+	case killed > 0:
+		st.status, st.reason = Killed, ReasonCancelled
+		st.detail = fmt.Sprintf("%d of %d elements cancelled", killed, len(st.elems))
+	default:
+		st.status, st.reason, st.detail = Done, "", ""
+		st.exit, st.hasExit = 0, true
+	}
+	st.finish = toNanos(finish)
+	st.src = src
+	return true
+}

@@ -1,0 +1,54 @@
+package clusterapi
+
+import (
+	"testing"
+	"time"
+
+	"github.com/go-cluster-api/clusterapi/internal/store"
+	"github.com/go-cluster-api/clusterapi/scheduler"
+)
+
+// A job's state changes through one function, with no engine around it:
+// apply says what changed (for the store) and whether the job just ended
+// (for waiters and callbacks); an array ends through rollUp, once every
+// element is final; a final state never changes again.
+func TestJobStateApply(t *testing.T) {
+	t.Parallel()
+	now := time.Unix(1_800_000_000, 0)
+	single := newJobState(Record{ID: "1", Status: Pending}, store.SourceNone)
+	if ch := single.apply(&scheduler.Observation{ID: "1", Status: Running, Host: "n1"}, store.SourceScheduler, now, 7); !ch.job || ch.ended || ch.elem != -1 {
+		t.Errorf("running: %+v, want the job's phase changed, not ended", ch)
+	}
+	if ch := single.apply(&scheduler.Observation{ID: "1", Status: Running, Host: "n1"}, store.SourceScheduler, now, 8); ch.job {
+		t.Errorf("the same observation again: %+v, want nothing changed", ch)
+	}
+	if single.seenPoll != 8 {
+		t.Errorf("seenPoll = %d, want the last poll's 8", single.seenPoll)
+	}
+	ch := single.apply(&scheduler.Observation{ID: "1", Status: Failed, HasExit: true, ExitCode: 2}, store.SourceExitFile, now, 9)
+	if !ch.job || !ch.ended || single.finish != now.UnixNano() || single.src != store.SourceExitFile {
+		t.Errorf("failed: %+v, finish %d, source %v; want ended at now, from the exit file", ch, single.finish, single.src)
+	}
+	if ch := single.apply(&scheduler.Observation{ID: "1", Status: Done}, store.SourceScheduler, now, 10); ch.job || ch.ended || single.status != Failed {
+		t.Errorf("after the end: %+v, status %s; want nothing changed", ch, single.status)
+	}
+
+	arr := newJobState(Record{ID: "2", Status: Pending, Array: &ArrayRecord{First: 1, Last: 2}}, store.SourceNone)
+	arr.addElements()
+	el := func(i int, st Status) *scheduler.Observation {
+		return &scheduler.Observation{ID: "2", InArray: true, Index: i, Status: st, HasExit: st.Terminal(), ExitCode: 0}
+	}
+	if ch := arr.apply(el(1, Done), store.SourceScheduler, now, 1); ch.elem != 0 || !ch.elemChanged || ch.job || ch.ended {
+		t.Errorf("element 1 done: %+v, want element 0 changed, the array not ended", ch)
+	}
+	if arr.rollUp() || arr.status != Running {
+		t.Errorf("one of two elements done: array %s, want running and not ended", arr.status)
+	}
+	if ch := arr.apply(el(9, Done), store.SourceScheduler, now, 1); ch.elem != -1 {
+		t.Errorf("an element outside the array: %+v, want ignored", ch)
+	}
+	arr.apply(el(2, Killed), store.SourceCancel, now, 2)
+	if !arr.rollUp() || arr.status != Killed || arr.src != store.SourceCancel {
+		t.Errorf("array with a killed element: %s from %v, want killed, from the weakest source", arr.status, arr.src)
+	}
+}
