@@ -46,13 +46,18 @@
 // Observations come from several sources, ranked: the scheduler's own
 // record (its queue, then its accounting) > capi's record of a cancel it
 // made > the exit file every job script writes > "vanished" (no source knew
-// the job for zombie_timeout). One function applies an observation to a
-// job with its source (poll.go, update); a final status is replaced only by
-// a stronger source, in memory and in the store (internal/store enforces
-// it). A poll (Poll, or Reconnect's status command) is absorbed the same
-// way whoever ran it: this process, or the poll-lease holder whose states a
-// reader learns from the store (sharedpoll.go). Changes are written to the
-// store in batches; a failed write keeps every change for the next one, and
+// the job for zombie_timeout). A job's state is one value (state.go: the
+// job's and each element's phase, one shape) with one function that
+// applies an observation and says what changed (jobState.apply; arrays are
+// rolled up from their elements by jobState.rollUp); the engine hands the
+// change to the store's writer and, when the job has ended, to its
+// waiters and callbacks (poll.go, commitLocked). A final status is
+// replaced only by a stronger source, in memory and in the store
+// (internal/store enforces it). A poll (Poll, or Reconnect's status
+// command) is absorbed the same way whoever ran it: this process, or the
+// poll-lease holder whose states a reader learns from the store
+// (sharedpoll.go). The writer (writer.go) owns its goroutine and writes
+// changes in batches; a failed write is put back under newer changes, and
 // Close bounds the last write and reports a failure.
 //
 // # Errors
