@@ -132,7 +132,7 @@ func TestDoctor(t *testing.T) {
 
 	r := doctor("local", bin)
 	wantCode(t, r, ExitOK)
-	for _, want := range []string{"[ok  ] state dir", e.state + " (writable)", "[ok  ] local", "slurm", "not installed"} {
+	for _, want := range []string{"[ok  ] state dir", e.state + " (writable)", "[ok  ] local", "[info] local spool        0 jobs, 0.0 MB journal; 0 waiting, 0 running", "slurm", "not installed"} {
 		if !strings.Contains(r.out, want) {
 			t.Errorf("doctor lacks %q:\n%s", want, r.out)
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	capi "github.com/go-cluster-api/clusterapi"
+	"github.com/go-cluster-api/clusterapi/scheduler/local"
 )
 
 type doctorOptions struct {
@@ -138,6 +139,9 @@ func (o *doctorOptions) run(ctx context.Context) error {
 			slots = runtime.NumCPU()
 		}
 		add("local", "ok", "runs jobs on this machine, %d cpu slots", slots)
+		if cfgErr == nil {
+			o.localSpoolCheck(cfg.StateDir, add)
+		}
 	}
 	for _, s := range gridSchedulers {
 		configured := s.name == executor
@@ -298,6 +302,32 @@ func writable(dir string) error {
 	}
 	f.Close()
 	return os.Remove(f.Name())
+}
+
+// localSpoolCheck reports the local executor's spool: its jobs, what
+// waits and runs, and whether a process dispatches; jobs waiting with
+// nobody to start them is a warning with what to do.
+func (o *doctorOptions) localSpoolCheck(stateDir string, add func(name, status, format string, args ...any)) {
+	if stateDir == "" {
+		stateDir = capi.DefaultStateDir()
+	}
+	sum, err := local.Describe(stateDir)
+	if err != nil {
+		add("local spool", "warn", "cannot read %s: %v", local.SpoolDir(stateDir), err)
+		return
+	}
+	dispatcher := "dispatcher unknown"
+	switch {
+	case sum.Known && sum.Dispatched:
+		dispatcher = "dispatcher running"
+	case sum.Known:
+		dispatcher = "no dispatcher"
+	}
+	add("local spool", "info", "%d jobs, %.1f MB journal; %d waiting, %d running; %s",
+		sum.Jobs, float64(sum.JournalBytes)/(1<<20), sum.Waiting, sum.Running, dispatcher)
+	if sum.Waiting > 0 && sum.Known && !sum.Dispatched {
+		add("local spool", "warn", "%d waiting and no dispatcher: capi status starts them", sum.Waiting)
+	}
 }
 
 // sharedPollCheck reports who holds the poll lease of the state dir, the

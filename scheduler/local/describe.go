@@ -1,0 +1,80 @@
+package local
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io/fs"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+// Summary is what capi doctor says of a local executor's spool.
+type Summary struct {
+	// Jobs in the journal; their elements waiting to start, and running.
+	Jobs, Waiting, Running int
+	JournalBytes           int64
+	// Dispatched: some process holds the dispatcher role. Known: that
+	// could be told (Linux, from /proc/locks, which is read without
+	// touching the lock: trying it would briefly take the role from a
+	// process about to take it).
+	Dispatched, Known bool
+}
+
+// Describe reads the spool under stateDir without changing anything.
+func Describe(stateDir string) (Summary, error) {
+	var sum Summary
+	sp := spool{dir: SpoolDir(stateDir)}
+	f, err := os.Open(sp.journalPath())
+	if errors.Is(err, fs.ErrNotExist) {
+		return sum, nil
+	}
+	if err != nil {
+		return sum, err
+	}
+	defer f.Close()
+	b := newBook()
+	if err := b.catchUp(f, nil); err != nil {
+		return sum, err
+	}
+	sum.Jobs, sum.JournalBytes = len(b.jobs), b.off
+	for _, j := range b.order {
+		sum.Running += j.running
+		for i := range j.els {
+			if j.startable(i) {
+				sum.Waiting++
+			}
+		}
+	}
+	if fi, err := os.Stat(sp.dispatcherPath()); err == nil {
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+			if locks, err := os.ReadFile("/proc/locks"); err == nil {
+				sum.Dispatched, sum.Known = flockHeld(locks, uint64(st.Ino)), true
+			}
+		}
+	} else {
+		sum.Known = true // never taken
+	}
+	return sum, nil
+}
+
+// flockHeld reports whether /proc/locks (its content) lists a flock held
+// on the file with inode ino. A line reads "1: FLOCK  ADVISORY  WRITE 1234
+// fe:00:754994 0 EOF"; a process waiting for a lock has "->" after the
+// number, and holds nothing.
+func flockHeld(locks []byte, ino uint64) bool {
+	lines := bufio.NewScanner(bytes.NewReader(locks))
+	for lines.Scan() {
+		f := strings.Fields(lines.Text())
+		if len(f) < 6 || f[1] != "FLOCK" {
+			continue
+		}
+		dev := strings.Split(f[5], ":")
+		if n, err := strconv.ParseUint(dev[len(dev)-1], 10, 64); err == nil && len(dev) == 3 && n == ino {
+			return true
+		}
+	}
+	return false
+}
