@@ -51,7 +51,10 @@ func Describe(stateDir string) (Summary, error) {
 	if fi, err := os.Stat(sp.dispatcherPath()); err == nil {
 		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
 			if locks, err := os.ReadFile("/proc/locks"); err == nil {
-				sum.Dispatched, sum.Known = flockHeld(locks, uint64(st.Ino)), true
+				dev := uint64(st.Dev)
+				major := (dev>>8)&0xfff | (dev>>32)&^uint64(0xfff)
+				minor := dev&0xff | (dev>>12)&^uint64(0xff)
+				sum.Dispatched, sum.Known = flockHeld(locks, major, minor, uint64(st.Ino)), true
 			}
 		}
 	} else {
@@ -61,18 +64,24 @@ func Describe(stateDir string) (Summary, error) {
 }
 
 // flockHeld reports whether /proc/locks (its content) lists a flock held
-// on the file with inode ino. A line reads "1: FLOCK  ADVISORY  WRITE 1234
-// fe:00:754994 0 EOF"; a process waiting for a lock has "->" after the
-// number, and holds nothing.
-func flockHeld(locks []byte, ino uint64) bool {
+// on the file with inode ino of device major:minor. A line reads "1: FLOCK
+// ADVISORY  WRITE 1234 fe:00:754994 0 EOF" (device numbers in hex); a
+// process waiting for a lock has "->" after the number, and holds nothing.
+func flockHeld(locks []byte, major, minor, ino uint64) bool {
 	lines := bufio.NewScanner(bytes.NewReader(locks))
 	for lines.Scan() {
 		f := strings.Fields(lines.Text())
 		if len(f) < 6 || f[1] != "FLOCK" {
 			continue
 		}
-		dev := strings.Split(f[5], ":")
-		if n, err := strconv.ParseUint(dev[len(dev)-1], 10, 64); err == nil && len(dev) == 3 && n == ino {
+		id := strings.Split(f[5], ":")
+		if len(id) != 3 {
+			continue
+		}
+		ma, err1 := strconv.ParseUint(id[0], 16, 64)
+		mi, err2 := strconv.ParseUint(id[1], 16, 64)
+		n, err3 := strconv.ParseUint(id[2], 10, 64)
+		if err1 == nil && err2 == nil && err3 == nil && ma == major && mi == minor && n == ino {
 			return true
 		}
 	}

@@ -18,18 +18,28 @@ const procLocks = `1: POSIX  ADVISORY  WRITE 20014 fe:00:754994 0 EOF
 
 func TestFlockHeld(t *testing.T) {
 	t.Parallel()
-	for ino, want := range map[uint64]bool{754722: true, 754994: false, 754900: false, 9: false, 1: false} {
-		if got := flockHeld([]byte(procLocks), ino); got != want {
-			t.Errorf("flockHeld(inode %d) = %v, want %v", ino, got, want)
+	cases := []struct {
+		major, minor, ino uint64
+		want              bool
+	}{
+		{0xfe, 0, 754722, true},
+		{0xfe, 1, 754722, false}, // the same inode on another device
+		{0xfe, 0, 754994, false}, // a POSIX lock
+		{0xfe, 0, 754900, false}, // waiting, not holding
+		{0, 6, 9, false},         // an OFD lock
+	}
+	for _, c := range cases {
+		if got := flockHeld([]byte(procLocks), c.major, c.minor, c.ino); got != c.want {
+			t.Errorf("flockHeld(%x:%x:%d) = %v, want %v", c.major, c.minor, c.ino, got, c.want)
 		}
 	}
 }
 
 func FuzzFlockHeld(f *testing.F) {
-	f.Add([]byte(procLocks), uint64(754722))
-	f.Add([]byte("1: FLOCK x y z a:b:c\n2: FLOCK\n"), uint64(0))
-	f.Fuzz(func(t *testing.T, locks []byte, ino uint64) {
-		flockHeld(locks, ino) // must not panic on any content
+	f.Add([]byte(procLocks), uint64(0xfe), uint64(0), uint64(754722))
+	f.Add([]byte("1: FLOCK x y z a:b:c\n2: FLOCK\n"), uint64(0), uint64(0), uint64(0))
+	f.Fuzz(func(t *testing.T, locks []byte, major, minor, ino uint64) {
+		flockHeld(locks, major, minor, ino) // must not panic on any content
 	})
 }
 
