@@ -55,7 +55,7 @@ func (e *Executor) openStore() error {
 		return err
 	}
 	e.db = db
-	e.w = newWriter(db, e.log, func(id string) store.Key { return store.Key{Scheduler: e.sched.Name(), JobID: id} })
+	e.w = newWriter(db, e.log, func(id string) store.Key { return store.Key{Scheduler: e.sched.Name(), JobID: id} }, &e.mu)
 	return nil
 }
 
@@ -329,13 +329,16 @@ func (e *Executor) recordFromStore(sr store.Record) Record {
 // holds; retention of a job that has ended counts from its end.
 func (e *Executor) trackStored(sr store.Record, now time.Time) *Job {
 	st := e.stateFromStore(sr)
+	healed := st.status != sr.Status
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	j := e.trackLocked(st, now)
 	if j.st.status.Terminal() && !sr.FinishTime.IsZero() {
 		j.st.endedAt = sr.FinishTime
 	}
-	e.w.forget(j.id) // nothing new to write
+	if !healed {
+		e.w.forget(j.id) // nothing new to write
+	}
 	return j
 }
 
@@ -451,6 +454,13 @@ func (e *Executor) stateFromStore(sr store.Record) jobState {
 			if i := es.Index - a.First; i >= 0 && i < len(st.elems) {
 				st.elems[i].phase = elementPhase(es)
 			}
+		}
+		// The array's own row as its elements say, in case a store
+		// written before arrays were recorded in one transaction holds
+		// every element final under a row that is not (never the other
+		// way: a final row stays final).
+		if !st.status.Terminal() {
+			st.rollUp()
 		}
 	}
 	return st

@@ -259,3 +259,59 @@ func TestInterruptedSubmissionOfAForgottenJobIsAdopted(t *testing.T) {
 		t.Errorf("job %s is not followed after its adoption", id)
 	}
 }
+
+// A store holding every element of an array final under the array's own
+// row still pending (what a failed write between the two could leave
+// before an engine step went into one transaction) is healed on restore:
+// the array ends, its waiters are released, and its row is rewritten. A
+// final row is never rolled back by its elements.
+func TestTornArrayInTheStoreIsHealed(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	ctx := context.Background()
+	db, err := store.Open(ctx, storePath(dir), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := db.BeginSubmit(ctx, store.Submission{Scheduler: "fake", Name: "torn", Array: &scheduler.Array{First: 1, Last: 3}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CompleteSubmit(ctx, tok, "7"); err != nil {
+		t.Fatal(err)
+	}
+	zero := 0
+	var els []store.ElementState
+	for i := 1; i <= 3; i++ {
+		els = append(els, store.ElementState{Index: i, Status: Done, Source: store.SourceScheduler, ExitCode: &zero, FinishTime: time.Now()})
+	}
+	if _, err := db.ApplyPoll(ctx, []store.Change{{Key: store.Key{Scheduler: "fake", JobID: "7"}, Elements: els}}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	e, err := New(Config{StateDir: dir}, &Options{Scheduler: newFake()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := e.Get(ctx, "7")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if r, err := j.Wait(wctx); err != nil || r.Status != Done || r.Array.Counts.Done != 3 {
+		t.Fatalf("restored array: %s %+v (%v), want done with 3 done elements", r.Status, r.Array.Counts, err)
+	}
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err = store.Open(ctx, storePath(dir), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if sr, err := db.Get(ctx, store.Key{Scheduler: "fake", JobID: "7"}); err != nil || sr.Status != Done {
+		t.Errorf("the array's row after the restore: %s (%v), want done", sr.Status, err)
+	}
+}

@@ -25,6 +25,11 @@ type writer struct {
 	db  *store.Store
 	log *slog.Logger
 	key func(id string) store.Key
+	// engine is the engine's lock, held while a batch is taken: what one
+	// engine step changed (an array's elements and the end they make) goes
+	// into one transaction, so that the store never holds an array whose
+	// elements all ended under a row that has not.
+	engine sync.Locker
 
 	mu    sync.Mutex
 	jobs  map[string]*pendingJob // by job id
@@ -43,8 +48,8 @@ type pendingJob struct {
 	elems map[int]store.ElementState // by index
 }
 
-func newWriter(db *store.Store, log *slog.Logger, key func(id string) store.Key) *writer {
-	w := &writer{db: db, log: log, key: key, jobs: make(map[string]*pendingJob),
+func newWriter(db *store.Store, log *slog.Logger, key func(id string) store.Key, engine sync.Locker) *writer {
+	w := &writer{db: db, log: log, key: key, engine: engine, jobs: make(map[string]*pendingJob),
 		kick: make(chan struct{}, 1), stop: make(chan struct{}), stopped: make(chan struct{})}
 	go w.loop()
 	return w
@@ -165,10 +170,12 @@ func (w *writer) flush(ctx context.Context) error {
 	}
 	w.writing.Lock()
 	defer w.writing.Unlock()
+	w.engine.Lock()
 	w.mu.Lock()
 	jobs, done, fault := w.jobs, w.done, w.fault
 	w.jobs, w.done = make(map[string]*pendingJob), nil
 	w.mu.Unlock()
+	w.engine.Unlock()
 	if len(jobs) == 0 && len(done) == 0 {
 		return nil
 	}

@@ -131,11 +131,11 @@ func (s *Scheduler) keepTokens(dropped []*bookJob) error {
 	if len(buf) == 0 {
 		return nil
 	}
-	f, err := os.OpenFile(s.sp.tokensPath(), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	f, err := os.OpenFile(s.sp.tokensPath(), os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
 		return err
 	}
-	_, err = f.Write(buf)
+	err = appendLines(f, buf)
 	if err == nil {
 		err = f.Sync()
 	}
@@ -179,7 +179,8 @@ func (s *Scheduler) SubmittedAs(ctx context.Context, tokens []string) (map[strin
 		if err := ctx.Err(); err != nil {
 			return found, err
 		}
-		if t, id, ok := strings.Cut(lines.Text(), " "); ok && missing[t] {
+		t, id, ok := strings.Cut(lines.Text(), " ")
+		if _, err := strconv.Atoi(id); ok && err == nil && missing[t] {
 			found[t] = id
 		}
 	}

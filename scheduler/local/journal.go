@@ -416,18 +416,7 @@ func appendEvents(f *os.File, evs ...event) error {
 	if len(evs) == 0 {
 		return nil
 	}
-	fi, err := f.Stat()
-	if err != nil {
-		return fmt.Errorf("local executor journal: %w", err)
-	}
-	size := fi.Size()
 	var buf bytes.Buffer
-	if size > 0 {
-		var last [1]byte
-		if _, err := f.ReadAt(last[:], size-1); err == nil && last[0] != '\n' {
-			buf.WriteByte('\n')
-		}
-	}
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	for i := range evs {
@@ -435,7 +424,25 @@ func appendEvents(f *os.File, evs ...event) error {
 			return err
 		}
 	}
-	if _, err := f.Write(buf.Bytes()); err != nil {
+	return appendLines(f, buf.Bytes())
+}
+
+// appendLines appends whole lines to f (opened with O_APPEND; the caller
+// holds the journal lock), ending first a line left without its newline,
+// and cutting a failed write back off.
+func appendLines(f *os.File, lines []byte) error {
+	fi, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("local executor journal: %w", err)
+	}
+	size := fi.Size()
+	if size > 0 {
+		var last [1]byte
+		if _, err := f.ReadAt(last[:], size-1); err == nil && last[0] != '\n' {
+			lines = append([]byte{'\n'}, lines...)
+		}
+	}
+	if _, err := f.Write(lines); err != nil {
 		f.Truncate(size)
 		return fmt.Errorf("local executor journal: %w", err)
 	}
