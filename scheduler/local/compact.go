@@ -18,7 +18,7 @@ import (
 // grown past compactAbove, it is rewritten without the jobs whose every
 // element ended more than cleanPeriod ago, and replaces the old one by a
 // rename under the journal lock. Every process notices the new file at its
-// next look and reads it from its start (reopenIfReplaced). A job that ages
+// next look and reads it from its start (catchUpLocked). A job that ages
 // out is still known to the job store, and a process that follows it
 // later reads its exit status from its run file, as it would for a job a
 // cluster forgot (an element that never ran has none, and vanishes after
@@ -53,9 +53,6 @@ func (s *Scheduler) compactLocked(horizon time.Time) error {
 		return err
 	}
 	defer s.unlockJournal()
-	if err := s.catchUpLocked(); err != nil {
-		return err
-	}
 	evs, dropped := s.book.compacted(horizon)
 	if len(dropped) == 0 {
 		return nil

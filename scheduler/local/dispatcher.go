@@ -142,9 +142,6 @@ func (s *Scheduler) handOffLocked() (*os.File, error) {
 		return nil, err
 	}
 	defer s.unlockJournal()
-	if err := s.catchUpLocked(); err != nil {
-		return nil, err
-	}
 	if !s.book.waiting() {
 		if s.role != nil {
 			err := s.role.Close()
@@ -215,9 +212,6 @@ func (s *Scheduler) releaseIfIdleLocked() (bool, error) {
 		return false, err
 	}
 	defer s.unlockJournal()
-	if err := s.catchUpLocked(); err != nil {
-		return false, err
-	}
 	if !s.book.idle() {
 		return false, nil
 	}

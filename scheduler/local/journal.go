@@ -260,7 +260,7 @@ func (b *book) apply(ev *event) (*bookJob, int) {
 			return nil, 0
 		}
 		e.ended, e.end = true, *ev.End
-		e.end.Start = cmpOr(e.end.Start, e.start)
+		e.end.Start = cmp.Or(e.end.Start, e.start)
 		bj.left--
 		if e.started {
 			bj.running--
@@ -280,13 +280,6 @@ func (b *book) apply(ev *event) (*bookJob, int) {
 		return nil, 0
 	}
 	return bj, i
-}
-
-func cmpOr(t, fallback time.Time) time.Time {
-	if t.IsZero() {
-		return fallback
-	}
-	return t
 }
 
 // freeGPUs lists the GPU indices below total that no running element holds.
@@ -344,11 +337,16 @@ func (b *book) catchUp(f *os.File, seen func(*bookJob, int, *event)) error {
 	if err != nil {
 		return fmt.Errorf("local executor journal: %w", err)
 	}
+	return b.catchUpTo(f, fi.Size(), seen)
+}
+
+// catchUpTo is catchUp for a caller that knows the journal's size.
+func (b *book) catchUpTo(f *os.File, size int64, seen func(*bookJob, int, *event)) error {
 	// Read in pieces: a long journal replayed by a new process must not
 	// be held in memory whole.
 	var buf []byte
-	for pos := b.off + int64(len(buf)); pos < fi.Size(); pos = b.off + int64(len(buf)) {
-		piece := min(fi.Size()-pos, readPiece)
+	for pos := b.off + int64(len(buf)); pos < size; pos = b.off + int64(len(buf)) {
+		piece := min(size-pos, readPiece)
 		start := len(buf)
 		buf = append(buf, make([]byte, piece)...)
 		n, err := f.ReadAt(buf[start:], pos)

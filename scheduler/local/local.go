@@ -302,9 +302,6 @@ func (s *Scheduler) appendSubmit(jf *jobFile) (string, error) {
 		return "", err
 	}
 	defer s.unlockJournal()
-	if err := s.catchUpLocked(); err != nil {
-		return "", err
-	}
 	id := strconv.Itoa(s.book.lastID + 1)
 	jf.ID = id
 	env := s.environ()
@@ -328,50 +325,42 @@ func (s *Scheduler) appendSubmit(jf *jobFile) (string, error) {
 	return id, nil
 }
 
-// lockJournal takes the journal lock. s.mu is held; the caller catches up
-// next (catchUpLocked), which follows a compaction that replaced the
-// journal.
+// lockJournal takes the journal lock and catches up with the journal, so
+// that what the caller appends next depends on everything before it; on
+// an error the lock is not held. s.mu is held.
 func (s *Scheduler) lockJournal() error {
 	if err := flock(s.lockf); err != nil {
 		return fmt.Errorf("local executor journal lock: %w", err)
+	}
+	if err := s.catchUpLocked(); err != nil {
+		s.unlockJournal()
+		return err
 	}
 	return nil
 }
 
 func (s *Scheduler) unlockJournal() { unflock(s.lockf) }
 
-// reopenIfReplaced follows a compaction: when the journal's path names
+// catchUpLocked applies what was appended to the journal since the last
+// look, first following a compaction: when the journal's path names
 // another file than the one this instance reads, it reads that one from
-// its start, into a fresh book. s.mu is held.
-func (s *Scheduler) reopenIfReplaced() error {
-	now, err := os.Stat(s.sp.journalPath())
-	if err != nil {
-		return nil // the spool is gone: what was read stays
-	}
+// its start, into a fresh book (prev keeps the old one for toldBefore).
+// s.mu is held.
+func (s *Scheduler) catchUpLocked() error {
 	cur, err := s.journal.Stat()
 	if err != nil {
 		return fmt.Errorf("local executor journal: %w", err)
 	}
-	if os.SameFile(cur, now) {
-		return nil
+	if now, err := os.Stat(s.sp.journalPath()); err == nil && !os.SameFile(cur, now) {
+		j, err := s.sp.openJournal()
+		if err != nil {
+			return err
+		}
+		s.journal.Close()
+		s.journal, cur = j, now
+		s.prev, s.book = s.book, newBook()
 	}
-	j, err := s.sp.openJournal()
-	if err != nil {
-		return err
-	}
-	s.journal.Close()
-	s.journal = j
-	s.prev, s.book = s.book, newBook()
-	return nil
-}
-
-// catchUpLocked applies what was appended to the journal since the last
-// look. s.mu is held.
-func (s *Scheduler) catchUpLocked() error {
-	if err := s.reopenIfReplaced(); err != nil {
-		return err
-	}
-	err := s.book.catchUp(s.journal, s.seen)
+	err = s.book.catchUpTo(s.journal, cur.Size(), s.seen)
 	s.prev = nil
 	return err
 }
@@ -442,7 +431,6 @@ func (s *Scheduler) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if len(s.mem.places) > 0 && s.lockJournal() == nil {
-		s.catchUpLocked()
 		s.sweepCgroups()
 		s.unlockJournal()
 	}
@@ -536,10 +524,6 @@ func (s *Scheduler) dispatchLocked() {
 		return
 	}
 	defer s.unlockJournal()
-	if err := s.catchUpLocked(); err != nil {
-		s.log.Error("local executor: dispatch", "err", err)
-		return
-	}
 	free := s.slots - s.book.usedCPUs
 	gpus := s.book.freeGPUs(s.gpus)
 	record := func(evs ...event) {
@@ -818,9 +802,6 @@ func (s *Scheduler) wait(p *proc) {
 	// element is no longer among this instance's own (settleOrphans).
 	if err := s.lockJournal(); err != nil {
 		s.log.Error("local executor: record end", "job", p.job.ID, "err", err)
-	} else if err := s.catchUpLocked(); err != nil {
-		s.log.Error("local executor: record end", "job", p.job.ID, "err", err)
-		s.unlockJournal()
 	} else {
 		status, reason, detail = s.settle(p.job, p.el, p.mem, status, reason, detail)
 		end := &endFile{Status: string(status), Reason: string(reason), Exit: code, HasExit: code >= 0, Detail: detail, Start: p.start, Finish: now}
@@ -1021,10 +1002,6 @@ func (s *Scheduler) settleOrphans() {
 		return
 	}
 	defer s.unlockJournal()
-	if err := s.catchUpLocked(); err != nil {
-		s.log.Error("local executor: reading the journal", "err", err)
-		return
-	}
 	var evs []event
 	for _, o := range found {
 		if s.book.jobs[o.j.job.ID] != o.j {
@@ -1089,9 +1066,6 @@ func (s *Scheduler) Cancel(ctx context.Context, req scheduler.CancelRequest) err
 			return err
 		}
 		defer s.unlockJournal()
-		if err := s.catchUpLocked(); err != nil {
-			return err
-		}
 		var evs []event
 		now := time.Now()
 		for _, t := range req.Targets {
