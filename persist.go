@@ -455,10 +455,10 @@ func (e *Executor) stateFromStore(sr store.Record) jobState {
 				st.elems[i].phase = elementPhase(es)
 			}
 		}
-		// The array's own row as its elements say, in case a store
-		// written before arrays were recorded in one transaction holds
-		// every element final under a row that is not (never the other
-		// way: a final row stays final).
+		// An array's own state is derived from its elements, on restore
+		// as after a poll, so that a row that lags behind them (every
+		// element final, the row not) is caught up; a final row stays
+		// final.
 		if !st.status.Terminal() {
 			st.rollUp()
 		}
