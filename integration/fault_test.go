@@ -32,54 +32,28 @@ func TestFaultInjection(t *testing.T) {
 	fakeBin := fakelsftest.Build(t)
 	noBhist := fakelsftest.Without(t, fakeBin, "bhist")
 
-	t.Run("bjobs outage longer than zombie_timeout", func(t *testing.T) {
-		t.Parallel()
-		faultWindow(t, capiBin, fakeBin, "", "FAKELSF_DOWN=all")
-	})
-	t.Run("bjobs hangs past command_timeout", func(t *testing.T) {
-		t.Parallel()
-		faultWindow(t, capiBin, fakeBin, "command_timeout: 1\n", "FAKELSF_BJOBS_HANG=3")
-	})
-	t.Run("bjobs prints truncated JSON", func(t *testing.T) {
-		t.Parallel()
-		faultWindow(t, capiBin, fakeBin, "", "FAKELSF_BJOBS_TRUNCATE=120")
-	})
-	t.Run("bsub fails transiently or accepts then fails", func(t *testing.T) {
-		t.Parallel()
-		bsubFaults(t, capiBin, fakeBin)
-	})
-	t.Run("200 submits in 20 processes SIGKILLed half way", func(t *testing.T) {
-		t.Parallel()
-		sigkilledSubmits(t, capiBin, fakeBin)
-	})
-	t.Run("bjobs answers later than the poll lease lasts", func(t *testing.T) {
-		t.Parallel()
-		lateBjobs(t, capiBin, fakeBin)
-	})
-	t.Run("bhist hangs while jobs end", func(t *testing.T) {
-		t.Parallel()
-		bhistHangs(t, capiBin, fakeBin)
-	})
-	t.Run("bsub reply lost while other jobs have the same name", func(t *testing.T) {
-		t.Parallel()
-		sameNameLostReply(t, capiBin, fakeBin)
-	})
-	t.Run("SIGKILLed while bsub waits for mbatchd", func(t *testing.T) {
-		t.Parallel()
-		sigkilledWhileBsubWaits(t, capiBin, fakeBin)
-	})
-	t.Run("two waits and a status sampler", func(t *testing.T) {
-		t.Parallel()
-		twoWaits(t, capiBin, fakeBin)
-	})
-	t.Run("jobs age out of bjobs while no capi runs", func(t *testing.T) {
-		t.Parallel()
-		agedOut(t, capiBin, fakeBin, true)
-	})
-	t.Run("jobs age out of bjobs while no capi runs, without bhist", func(t *testing.T) {
-		t.Parallel()
-		agedOut(t, capiBin, noBhist, false)
-	})
+	for _, c := range []struct {
+		name string
+		run  func(t *testing.T)
+	}{
+		{"bjobs outage longer than zombie_timeout", func(t *testing.T) { faultWindow(t, capiBin, fakeBin, "", "FAKELSF_DOWN=all") }},
+		{"bjobs hangs past command_timeout", func(t *testing.T) { faultWindow(t, capiBin, fakeBin, "command_timeout: 1\n", "FAKELSF_BJOBS_HANG=3") }},
+		{"bjobs prints truncated JSON", func(t *testing.T) { faultWindow(t, capiBin, fakeBin, "", "FAKELSF_BJOBS_TRUNCATE=120") }},
+		{"bsub fails transiently or accepts then fails", func(t *testing.T) { bsubFaults(t, capiBin, fakeBin) }},
+		{"200 submits in 20 processes SIGKILLed half way", func(t *testing.T) { sigkilledSubmits(t, capiBin, fakeBin) }},
+		{"bjobs answers later than the poll lease lasts", func(t *testing.T) { lateBjobs(t, capiBin, fakeBin) }},
+		{"bhist hangs while jobs end", func(t *testing.T) { bhistHangs(t, capiBin, fakeBin) }},
+		{"bsub reply lost while other jobs have the same name", func(t *testing.T) { sameNameLostReply(t, capiBin, fakeBin) }},
+		{"SIGKILLed while bsub waits for mbatchd", func(t *testing.T) { sigkilledWhileBsubWaits(t, capiBin, fakeBin) }},
+		{"two waits and a status sampler", func(t *testing.T) { twoWaits(t, capiBin, fakeBin) }},
+		{"jobs age out of bjobs while no capi runs", func(t *testing.T) { agedOut(t, capiBin, fakeBin, true) }},
+		{"jobs age out of bjobs while no capi runs, without bhist", func(t *testing.T) { agedOut(t, capiBin, noBhist, false) }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			c.run(t)
+		})
+	}
 }
 
 // faultWindow submits jobs, starts a `capi wait` for all of them and a

@@ -466,10 +466,7 @@ type figures struct {
 func (e *faultEnv) check() figures {
 	e.t.Helper()
 	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(e.dir, "state", "cluster_api", "jobs.db"), nil)
-	if err != nil {
-		e.t.Fatalf("opening capi's job store: %v", err)
-	}
+	db := e.openStore()
 	defer db.Close()
 	recs, err := db.List(ctx, store.Filter{IncludePurged: true})
 	if err != nil {
@@ -719,16 +716,23 @@ func (e *faultEnv) bsubs() int {
 	return n
 }
 
+// openStore opens capi's job store of this environment.
+func (e *faultEnv) openStore() *store.Store {
+	e.t.Helper()
+	db, err := store.Open(context.Background(), filepath.Join(e.dir, "state", "cluster_api", "jobs.db"), nil)
+	if err != nil {
+		e.t.Fatalf("opening capi's job store: %v", err)
+	}
+	return db
+}
+
 // openIntents counts the submissions capi's store holds without an outcome
 // (a capi killed between recording a submission and recording bsub's
 // answer leaves one).
 func (e *faultEnv) openIntents() int {
 	e.t.Helper()
 	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(e.dir, "state", "cluster_api", "jobs.db"), nil)
-	if err != nil {
-		e.t.Fatalf("opening capi's job store: %v", err)
-	}
+	db := e.openStore()
 	defer db.Close()
 	open, err := db.PendingSubmits(ctx)
 	if err != nil {

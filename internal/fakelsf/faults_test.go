@@ -20,8 +20,7 @@ func TestFaults(t *testing.T) {
 
 	t.Run("settings file overrides the environment", func(t *testing.T) {
 		t.Parallel()
-		fc := fakelsftest.NewCluster(t, "FAKELSF_DOWN=bjobs")
-		c := &cluster{t: t, bin: bin, env: fc.Env}
+		fc, c := faultCluster(t, bin, "FAKELSF_DOWN=bjobs")
 		if r := c.run("", "bjobs", "-a"); r.exit != 255 || r.stdout != "" || r.stderr != "LSF is down. Please wait ...\n" {
 			t.Errorf("bjobs with FAKELSF_DOWN=bjobs in the environment: %+v", r)
 		}
@@ -37,8 +36,7 @@ func TestFaults(t *testing.T) {
 
 	t.Run("down", func(t *testing.T) {
 		t.Parallel()
-		fc := fakelsftest.NewCluster(t)
-		c := &cluster{t: t, bin: bin, env: fc.Env}
+		fc, c := faultCluster(t, bin)
 		id := c.submit("#!/bin/bash\n#BSUB -J long\nsleep 30\n")
 		fc.Set(t, "FAKELSF_DOWN=bsub, bkill")
 		if r := c.run(script, "bsub"); r.exit != 255 || r.stdout != "" || r.stderr != "LSF is down. Please wait ...\n" {
@@ -68,8 +66,7 @@ func TestFaults(t *testing.T) {
 
 	t.Run("hang", func(t *testing.T) {
 		t.Parallel()
-		fc := fakelsftest.NewCluster(t)
-		c := &cluster{t: t, bin: bin, env: fc.Env}
+		fc, c := faultCluster(t, bin)
 		fc.Set(t, "FAKELSF_BJOBS_HANG=0.5")
 		start := time.Now()
 		r := c.run("", "bjobs")
@@ -91,8 +88,7 @@ func TestFaults(t *testing.T) {
 
 	t.Run("bjobs slow", func(t *testing.T) {
 		t.Parallel()
-		fc := fakelsftest.NewCluster(t)
-		c := &cluster{t: t, bin: bin, env: fc.Env}
+		fc, c := faultCluster(t, bin)
 		long := c.submit("#!/bin/bash\n#BSUB -J long\nsleep 30\n")
 		// Running before the slow bjobs reads the state (under load the
 		// supervisor may take a while to start it).
@@ -120,8 +116,7 @@ func TestFaults(t *testing.T) {
 
 	t.Run("bjobs truncated", func(t *testing.T) {
 		t.Parallel()
-		fc := fakelsftest.NewCluster(t)
-		c := &cluster{t: t, bin: bin, env: fc.Env}
+		fc, c := faultCluster(t, bin)
 		c.waitFinished(c.submit(script))
 		whole := c.run("", "bjobs", "-a", "-json", "-o", "jobid stat")
 		fc.Set(t, "FAKELSF_BJOBS_TRUNCATE=40")
@@ -137,8 +132,7 @@ func TestFaults(t *testing.T) {
 
 	t.Run("pend", func(t *testing.T) {
 		t.Parallel()
-		fc := fakelsftest.NewCluster(t)
-		c := &cluster{t: t, bin: bin, env: fc.Env}
+		fc, c := faultCluster(t, bin)
 		fc.Set(t, "FAKELSF_PEND=1")
 		start := time.Now()
 		id := c.submit(script)
@@ -160,8 +154,7 @@ func TestFaults(t *testing.T) {
 
 	t.Run("bsub delay", func(t *testing.T) {
 		t.Parallel()
-		fc := fakelsftest.NewCluster(t)
-		c := &cluster{t: t, bin: bin, env: fc.Env}
+		fc, c := faultCluster(t, bin)
 		fc.Set(t, "FAKELSF_BSUB_DELAY=1")
 		start := time.Now()
 		bsub, out := c.start(script, "bsub")
@@ -176,8 +169,7 @@ func TestFaults(t *testing.T) {
 
 	t.Run("bsub reply delay", func(t *testing.T) {
 		t.Parallel()
-		fc := fakelsftest.NewCluster(t)
-		c := &cluster{t: t, bin: bin, env: fc.Env}
+		fc, c := faultCluster(t, bin)
 		fc.Set(t, "FAKELSF_BSUB_REPLY_DELAY=30")
 		bsub, out := c.start(script, "bsub")
 		deadline := time.Now().Add(15 * time.Second)
@@ -219,4 +211,11 @@ func (c *cluster) start(stdin, name string, args ...string) (*exec.Cmd, *bytes.B
 		c.t.Fatal(err)
 	}
 	return cmd, &out
+}
+
+// faultCluster is a fake cluster of its own with settings (fault knobs
+// switched later with fc.Set), and the commands run against it.
+func faultCluster(t *testing.T, bin string, settings ...string) (*fakelsftest.Cluster, *cluster) {
+	fc := fakelsftest.NewCluster(t, settings...)
+	return fc, &cluster{t: t, bin: bin, env: fc.Env}
 }

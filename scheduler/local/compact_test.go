@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-cluster-api/clusterapi/internal/script"
 	"github.com/go-cluster-api/clusterapi/scheduler"
 )
 
@@ -18,18 +17,11 @@ import (
 // journal and is still told of its jobs' ends.
 func TestCompactionDropsOnlyOldEndedJobs(t *testing.T) {
 	t.Parallel()
-	state, wd := t.TempDir(), t.TempDir()
-	w := &script.Writer{}
+	e := newSpool(t)
+	state := e.state
 	ctx := context.Background()
 	s := openSched(t, state, 2)
-	submit := func(s *Scheduler, name, cmd string, arr *scheduler.Array) string {
-		t.Helper()
-		id, err := submitTo(ctx, s, w, wd, name, cmd, arr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return id
-	}
+	submit := e.submitOn
 	old := submit(s, "old", "true", nil)
 	oldArr := submit(s, "old-array", "exit 3", &scheduler.Array{First: 1, Last: 3})
 	pollUntilTerminal(t, s, []string{old, oldArr + ".1", oldArr + ".2", oldArr + ".3"})

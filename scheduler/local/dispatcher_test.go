@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/go-cluster-api/clusterapi/internal/script"
 	"github.com/go-cluster-api/clusterapi/scheduler"
 )
 
@@ -16,25 +15,20 @@ import (
 // child; and an instance that handed off never takes the role back.
 func TestHandOff(t *testing.T) {
 	t.Parallel()
-	state, wd := t.TempDir(), t.TempDir()
-	w := &script.Writer{}
-	ctx := context.Background()
+	e := newSpool(t)
+	state := e.state
 	a := openSched(t, state, 1)
-	if _, err := submitTo(ctx, a, w, wd, "a", "sleep 0.3", nil); err != nil {
-		t.Fatal(err)
-	}
+	e.submitOn(a, "a", "sleep 0.3", nil)
 	b := openSched(t, state, 1)
-	waiting, err := submitTo(ctx, b, w, wd, "b", "true", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	waiting := e.submitOn(b, "b", "true", nil)
 	a.mu.Lock()
 	lock, err := a.handOffLocked()
 	a.mu.Unlock()
 	if err != nil || lock == nil {
 		t.Fatalf("the holder's hand-off with another process's job waiting: %v, %v; want its role", lock, err)
 	}
-	if _, ok, _ := lockDispatcher(a.sp); ok {
+	if f, ok, _ := lockDispatcher(a.sp); ok {
+		f.Close()
 		t.Error("the role was free while being handed off")
 	}
 	lock.Close()

@@ -2,7 +2,6 @@ package local
 
 import (
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -30,8 +29,7 @@ not json
 {"ev":"start","id":"nope","el":"job"}
 `), 7)
 	f.Fuzz(func(t *testing.T, data []byte, cut int) {
-		dir := t.TempDir()
-		whole := readBook(t, filepath.Join(dir, "whole"), data, -1)
+		whole := readBook(t, data, -1)
 		if cut < 0 {
 			cut = -cut
 		}
@@ -40,7 +38,7 @@ not json
 		} else {
 			cut = 0
 		}
-		split := readBook(t, filepath.Join(dir, "split"), data, cut)
+		split := readBook(t, data, cut)
 		if whole.off != split.off || whole.lastID != split.lastID || whole.usedCPUs != split.usedCPUs || len(whole.jobs) != len(split.jobs) {
 			t.Fatalf("read at once: off %d last %d cpus %d jobs %d; in two parts: off %d last %d cpus %d jobs %d",
 				whole.off, whole.lastID, whole.usedCPUs, len(whole.jobs), split.off, split.lastID, split.usedCPUs, len(split.jobs))
@@ -71,16 +69,22 @@ not json
 	})
 }
 
-// readBook writes data to a journal at path, in two appends cut at cut
-// (or at once for cut < 0) with a catch-up after each, and returns the
-// book.
-func readBook(t *testing.T, path string, data []byte, cut int) *book {
+// testJournal opens a new, empty journal as a Scheduler does.
+func testJournal(t *testing.T) *os.File {
 	t.Helper()
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o600)
+	f, err := spool{dir: t.TempDir()}.openJournal()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	t.Cleanup(func() { f.Close() })
+	return f
+}
+
+// readBook writes data to a new journal, in two appends cut at cut (or at
+// once for cut < 0) with a catch-up after each, and returns the book.
+func readBook(t *testing.T, data []byte, cut int) *book {
+	t.Helper()
+	f := testJournal(t)
 	b := newBook()
 	parts := [][]byte{data}
 	if cut >= 0 {
@@ -101,12 +105,7 @@ func readBook(t *testing.T, path string, data []byte, cut int) *book {
 // end, reads back whole.
 func TestLongJournalReadsInPieces(t *testing.T) {
 	t.Parallel()
-	path := filepath.Join(t.TempDir(), "journal")
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o600)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
+	f := testJournal(t)
 	const n = 12_000 // ~2.8 MB of submissions: three pieces
 	var evs []event
 	for i := 1; i <= n; i++ {
@@ -132,12 +131,7 @@ func TestLongJournalReadsInPieces(t *testing.T) {
 // not fatal: the events after it are read.
 func TestOverlongLineIsSkipped(t *testing.T) {
 	t.Parallel()
-	path := filepath.Join(t.TempDir(), "journal")
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o600)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
+	f := testJournal(t)
 	f.WriteString(`{"ev":"submit","id":"1","job":{"cpus":1,"name":"` + strings.Repeat("x", maxLine+readPiece) + "\"}}\n")
 	if err := appendEvents(f, event{Ev: evSubmit, ID: "2", Job: &jobFile{Name: "after", CPUs: 1}}); err != nil {
 		t.Fatal(err)

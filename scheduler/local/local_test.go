@@ -78,11 +78,24 @@ func openSched(t *testing.T, state string, slots int) *Scheduler {
 // submit writes a real job script (as the engine does) and submits it.
 func (e *env) submit(name, cmd string, arr *scheduler.Array) string {
 	e.t.Helper()
-	id, err := submitTo(context.Background(), e.s, e.w, e.wd, name, cmd, arr)
+	return e.submitOn(e.s, name, cmd, arr)
+}
+
+// submitOn is submit through another Scheduler of the same spool (another
+// process, in the tests of several).
+func (e *env) submitOn(s *Scheduler, name, cmd string, arr *scheduler.Array) string {
+	e.t.Helper()
+	id, err := submitTo(context.Background(), s, e.w, e.wd, name, cmd, arr)
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	return id
+}
+
+// newSpool is an env for tests that open their Schedulers themselves
+// (several on one spool): its s is nil.
+func newSpool(t *testing.T) *env {
+	return &env{t: t, state: t.TempDir(), wd: t.TempDir(), w: &script.Writer{}, rec: newRecorder()}
 }
 
 func submitTo(ctx context.Context, s *Scheduler, w *script.Writer, wd, name, cmd string, arr *scheduler.Array) (string, error) {
@@ -762,9 +775,8 @@ func TestEndsOfOtherProcessesAreTold(t *testing.T) {
 // holder closes, another instance with work waiting takes the role.
 func TestOneDispatcherForEveryInstance(t *testing.T) {
 	t.Parallel()
-	state, wd := t.TempDir(), t.TempDir()
-	w := &script.Writer{}
-	ctx := context.Background()
+	e := newSpool(t)
+	state, wd := e.state, e.wd
 	a, err := New(scheduler.Options{StateDir: state, Slots: 1})
 	if err != nil {
 		t.Fatal(err)
@@ -774,10 +786,7 @@ func TestOneDispatcherForEveryInstance(t *testing.T) {
 	cmd := func(tag string) string { return fmt.Sprintf("echo %s >> %s; sleep 0.1", tag, log) }
 	var ids []string
 	for i, s := range []*Scheduler{a, b, a, b, b} {
-		id, err := submitTo(ctx, s, w, wd, fmt.Sprintf("j%d", i), cmd(fmt.Sprint(i)), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
+		id := e.submitOn(s, fmt.Sprintf("j%d", i), cmd(fmt.Sprint(i)), nil)
 		ids = append(ids, id)
 	}
 	pollUntilTerminal(t, b, ids)
@@ -796,10 +805,7 @@ func TestOneDispatcherForEveryInstance(t *testing.T) {
 	if err := a.Close(); err != nil {
 		t.Fatal(err)
 	}
-	id, err := submitTo(ctx, b, w, wd, "after", "true", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	id := e.submitOn(b, "after", "true", nil)
 	pollUntilTerminal(t, b, []string{id})
 	if e := elemOf(b, id, "job"); e.owner != b.ownerID {
 		t.Errorf("after the holder closed, job %s was started by %q, want %q", id, e.owner, b.ownerID)
@@ -833,28 +839,20 @@ func TestHugeArrayRefused(t *testing.T) {
 // no subscriber.)
 func TestEndsReadByAnyCallAreTold(t *testing.T) {
 	t.Parallel()
-	state, wd := t.TempDir(), t.TempDir()
-	w := &script.Writer{}
+	e := newSpool(t)
+	state := e.state
 	ctx := context.Background()
 	holder := openSched(t, state, 4)
-	blocker, err := submitTo(ctx, holder, w, wd, "blocker", "sleep 30", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	blocker := e.submitOn(holder, "blocker", "sleep 30", nil)
 	a := openSched(t, state, 4)
 	rec := newRecorder()
 	a.Subscribe(rec.observe)
-	x, err := submitTo(ctx, a, w, wd, "x", "sleep 0.2", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	x := e.submitOn(a, "x", "sleep 0.2", nil)
 	waitFor(t, "x's end in the journal", func() bool {
 		b, _ := os.ReadFile(a.sp.journalPath())
 		return strings.Contains(string(b), `{"ev":"end","id":"`+x+`"`)
 	})
-	if _, err := submitTo(ctx, a, w, wd, "y", "true", nil); err != nil {
-		t.Fatal(err)
-	}
+	e.submitOn(a, "y", "true", nil)
 	waitFor(t, "x's end told", func() bool { _, n := rec.get(x); return n == 1 })
 	if err := holder.Cancel(ctx, scheduler.CancelRequest{Targets: []scheduler.Target{{ID: blocker}}}); err != nil {
 		t.Fatal(err)
@@ -892,16 +890,13 @@ func TestTornJournalLineLosesNothing(t *testing.T) {
 // (and keeping a background dispatcher alive).
 func TestJobLargerThanTheDispatcherFails(t *testing.T) {
 	t.Parallel()
-	state, wd := t.TempDir(), t.TempDir()
-	w := &script.Writer{}
+	e := newSpool(t)
+	state, wd := e.state, e.wd
 	ctx := context.Background()
 	small := openSched(t, state, 1)
-	first, err := submitTo(ctx, small, w, wd, "first", "true", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	first := e.submitOn(small, "first", "true", nil)
 	big := openSched(t, state, 4)
-	id, err := submitRes(ctx, big, w, scheduler.Resources{WorkDir: wd, CPUs: 2}, "big", "true", nil)
+	id, err := submitRes(ctx, big, e.w, scheduler.Resources{WorkDir: wd, CPUs: 2}, "big", "true", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -916,22 +911,15 @@ func TestJobLargerThanTheDispatcherFails(t *testing.T) {
 // submitter's environment differs from the holder's.
 func TestJobsGetTheirSubmittersEnvironment(t *testing.T) {
 	t.Parallel()
-	state, wd := t.TempDir(), t.TempDir()
-	w := &script.Writer{}
-	ctx := context.Background()
+	e := newSpool(t)
+	state, wd := e.state, e.wd
 	holder := openSched(t, state, 1)
 	holder.environ = func() []string { return append(os.Environ(), "CAPI_TEST_SHELL=holder") }
-	blocker, err := submitTo(ctx, holder, w, wd, "blocker", "sleep 0.2", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	blocker := e.submitOn(holder, "blocker", "sleep 0.2", nil)
 	other := openSched(t, state, 1)
 	other.environ = func() []string { return append(os.Environ(), "CAPI_TEST_SHELL=submitter") }
 	out := filepath.Join(wd, "shell")
-	id, err := submitTo(ctx, other, w, wd, "env", `printf %s "$CAPI_TEST_SHELL" > `+out, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	id := e.submitOn(other, "env", `printf %s "$CAPI_TEST_SHELL" > `+out, nil)
 	pollUntilTerminal(t, other, []string{blocker, id})
 	if e := elemOf(other, id, "job"); e.owner != holder.ownerID {
 		t.Fatalf("the job was started by %q, want by the role's holder", e.owner)
@@ -941,9 +929,7 @@ func TestJobsGetTheirSubmittersEnvironment(t *testing.T) {
 	}
 	// Each environment is written once, however many jobs use it.
 	for range 3 {
-		if _, err := submitTo(ctx, other, w, wd, "again", "true", nil); err != nil {
-			t.Fatal(err)
-		}
+		e.submitOn(other, "again", "true", nil)
 	}
 	if b, _ := os.ReadFile(other.sp.journalPath()); strings.Count(string(b), `"ev":"env"`) != 2 {
 		t.Errorf("%d environments in the journal, want 2 (one per shell)", strings.Count(string(b), `"ev":"env"`))
