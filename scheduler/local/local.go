@@ -990,7 +990,9 @@ func (s *Scheduler) settleOrphans() {
 		}
 		for i := range j.els {
 			e := &j.els[i]
-			if e.running() && unrecorded(e, j.job.ID+"."+j.job.el(i)) && !locked(e.run) {
+			// The run file's lock first: it is held while the element
+			// runs, the common case, and settles the question alone.
+			if e.running() && !locked(e.run) && unrecorded(e, j.job.ID+"."+j.job.el(i)) {
 				found = append(found, orphan{j, i})
 			}
 		}
