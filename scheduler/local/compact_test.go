@@ -3,6 +3,7 @@ package local
 import (
 	"context"
 	"os"
+	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -31,7 +32,11 @@ func TestCompactionDropsOnlyOldEndedJobs(t *testing.T) {
 	watcher := openSched(t, state, 2)
 	rec := newRecorder()
 	watcher.Subscribe(rec.observe)
-	running := submit(watcher, "running", "sleep 0.5", nil)
+	// It runs until the compaction is over, so that its end is told from
+	// the new journal.
+	gate := filepath.Join(e.wd, "compacted")
+	running := submit(watcher, "running", "while [ ! -e "+gate+" ]; do sleep 0.05; done", nil)
+	waitFor(t, "the watched job to start", func() bool { return elemOf(watcher, running, "job").started })
 	waiting := submit(watcher, "waiting", "true", &scheduler.Array{First: 0, Last: 1})
 	before, _ := os.Stat(s.sp.journalPath())
 
@@ -39,6 +44,12 @@ func TestCompactionDropsOnlyOldEndedJobs(t *testing.T) {
 	err := s.compactLocked(horizon)
 	s.mu.Unlock()
 	if err != nil {
+		t.Fatal(err)
+	}
+	if _, n := rec.get(running); n != 0 {
+		t.Fatal("the watched job ended before the compaction")
+	}
+	if err := os.WriteFile(gate, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	after, _ := os.Stat(s.sp.journalPath())
@@ -60,7 +71,7 @@ func TestCompactionDropsOnlyOldEndedJobs(t *testing.T) {
 	if o := got[running]; o.Status != scheduler.Done || o.StartTime.IsZero() {
 		t.Errorf("running job across the compaction: %+v", o)
 	}
-	waitFor(t, "the watcher told of its jobs' ends", func() bool { _, n := rec.get(running); return n >= 1 })
+	waitFor(t, "the watcher told of its job's end, read from the new journal", func() bool { _, n := rec.get(running); return n == 1 })
 	last, _ := strconv.Atoi(waiting)
 	next := submit(fresh, "next", "true", nil)
 	if n, _ := strconv.Atoi(next); n != last+1 {
