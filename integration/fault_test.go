@@ -3,7 +3,9 @@ package integration
 import (
 	"bytes"
 	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -204,9 +206,22 @@ func agedOut(t *testing.T, capiBin, fakeBin string, bhist bool) {
 		e.submit("progkill", "kill -KILL $$", wantFailed(137)),
 		e.submit("shellkill", "kill -KILL $PPID", shellKilled),
 	}
-	bkilled := e.submit("bkilled", "sleep 60", wantKilled())
+	// The command marks that it runs: the job script's traps, which
+	// record the signal bkill sends, are set before it. LSF saying RUN is
+	// not enough under load: a signal between the job's start and its
+	// traps ends it with no exit file, and it vanishes.
+	started := filepath.Join(e.dir, "bkilled.started")
+	bkilled := e.submit("bkilled", ": > "+started+"; sleep 60", wantKilled())
 	ids = append(ids, bkilled)
 	e.waitFake("the job to kill to start", 15*time.Second, running("bkilled"))
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if _, err := os.Stat(started); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the job to kill never ran its command")
+		}
+	}
 	if o := e.lsf("bkill", bkilled); o.code != 0 {
 		t.Errorf("bkill %s: %+v", bkilled, o)
 	}

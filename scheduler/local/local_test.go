@@ -852,11 +852,13 @@ func TestEndsReadByAnyCallAreTold(t *testing.T) {
 		b, _ := os.ReadFile(a.sp.journalPath())
 		return strings.Contains(string(b), `{"ev":"end","id":"`+x+`"`)
 	})
-	e.submitOn(a, "y", "true", nil)
+	y := e.submitOn(a, "y", "true", nil)
 	waitFor(t, "x's end told", func() bool { _, n := rec.get(x); return n == 1 })
 	if err := holder.Cancel(ctx, scheduler.CancelRequest{Targets: []scheduler.Target{{ID: blocker}}}); err != nil {
 		t.Fatal(err)
 	}
+	// Every job ended, so that none writes in the spool as it is removed.
+	pollUntilTerminal(t, a, []string{x, y, blocker})
 }
 
 // A line left without its newline (a writer killed mid-write, a full disk)
@@ -928,9 +930,11 @@ func TestJobsGetTheirSubmittersEnvironment(t *testing.T) {
 		t.Errorf("the job saw CAPI_TEST_SHELL=%q, want the submitter's", b)
 	}
 	// Each environment is written once, however many jobs use it.
+	var again []string
 	for range 3 {
-		e.submitOn(other, "again", "true", nil)
+		again = append(again, e.submitOn(other, "again", "true", nil))
 	}
+	pollUntilTerminal(t, other, again)
 	if b, _ := os.ReadFile(other.sp.journalPath()); strings.Count(string(b), `"ev":"env"`) != 2 {
 		t.Errorf("%d environments in the journal, want 2 (one per shell)", strings.Count(string(b), `"ev":"env"`))
 	}
