@@ -1250,3 +1250,63 @@ func TestRefusedArrayHasNoElements(t *testing.T) {
 		t.Errorf("refused array lists %d elements, counts %+v (range %d-%d); want none, the range kept", len(a.Elements), a.Counts, a.First, a.Last)
 	}
 }
+
+// An accepted array is held as its range until its elements are observed:
+// the engine's memory follows what some source reported, not the range,
+// in the process that submitted it and in one that restores it from the
+// store; an element never reported counts as pending.
+func TestArrayIsHeldAsItsRange(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	const last = 100_000
+	f := newFake()
+	f.submitFn = func(int, *scheduler.Job) (string, error) { return "77", nil }
+	open := func() *Executor {
+		e, err := New(Config{StateDir: dir}, &Options{Scheduler: f})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	held := func(e *Executor, j *Job) int {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		return len(j.st.elems)
+	}
+	e := open()
+	j, err := e.SubmitArray(context.Background(), spec(dir, "wide", "true"), Array{First: 1, Last: last})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := held(e, j); n != 0 {
+		t.Errorf("a new array holds %d elements, want none", n)
+	}
+	f.set("77",
+		scheduler.Observation{Name: j.Snapshot().Name, InArray: true, Index: 90_000, Status: Done, HasExit: true},
+		scheduler.Observation{Name: j.Snapshot().Name, InArray: true, Index: 7, Status: Running})
+	mustPoll(t, e)
+	if n := held(e, j); n != 2 {
+		t.Errorf("after a poll that reported 2 elements the array holds %d", n)
+	}
+	r := j.Snapshot()
+	want := Counts{Pending: last - 2, Running: 1, Done: 1}
+	if r.Status != Running || r.Array.Counts != want || len(r.Array.Elements) != last || r.Array.Elements[6].Status != Running {
+		t.Errorf("array %s, counts %+v, %d elements; want running, %+v, every element listed", r.Status, r.Array.Counts, len(r.Array.Elements), want)
+	}
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	e = open()
+	defer e.Close()
+	j, err = e.Get(context.Background(), "77")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := held(e, j); n != 2 {
+		t.Errorf("restored from the store, the array holds %d elements, want the 2 observed", n)
+	}
+	if c := j.Snapshot().Array.Counts; c != want {
+		t.Errorf("restored counts %+v, want %+v", c, want)
+	}
+}

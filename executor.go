@@ -425,7 +425,6 @@ func (e *Executor) submit(ctx context.Context, spec JobSpec, arr *Array) (*Job, 
 // before it was registered.
 func (e *Executor) track(rec Record) *Job {
 	st := newJobState(rec, store.SourceNone)
-	st.addElements()
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.trackLocked(st, time.Now())
@@ -732,23 +731,13 @@ func (e *Executor) markCancelled(jobs []*Job, opts *CancelOptions) {
 			continue
 		}
 		o := scheduler.Observation{ID: j.id, Status: status, Reason: ReasonCancelled, Detail: detail, FinishTime: now}
-		if j.st.elems == nil {
+		if j.st.rec.Array == nil {
 			e.apply(j, o, store.SourceCancel, now, 0)
 			continue
 		}
-		o.InArray = true
-		rollUp := false
-		for i := range j.st.elems {
-			el := &j.st.elems[i]
-			if el.status.Terminal() || (opts.Index != nil && int(el.index) != *opts.Index) {
-				continue
-			}
-			o.Index = int(el.index)
-			rollUp = e.update(j, &o, store.SourceCancel, now, 0) || rollUp
-		}
-		if rollUp { // once per array, not once per element
-			e.rollUpLocked(j, now)
-		}
+		e.endElements(j, o, store.SourceCancel, now, func(index int, _ *elemState) bool {
+			return opts.Index == nil || index == *opts.Index
+		})
 	}
 }
 

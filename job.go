@@ -156,36 +156,44 @@ func (s *jobState) snapshot(d scheduler.Dialect) Record {
 	r.StartTime, r.FinishTime = fromNanos(s.start), fromNanos(s.finish)
 	if s.rec.Array != nil {
 		a := *s.rec.Array
-		a.Elements = make([]Element, len(s.elems))
-		a.Counts = Counts{}
-		a.FailedIndices = nil
-		for i, el := range s.elems {
-			a.Elements[i] = Element{
-				Index: int(el.index), Status: el.status, Reason: el.reason, Detail: el.detail, ExitCode: el.exitCode(),
-				ExecHost: el.host, MaxMem: el.mem, StartTime: fromNanos(el.start), FinishTime: fromNanos(el.finish),
-				StdoutPath: d.LogPath(r.StdoutPath, "", int(el.index)),
-				StderrPath: d.LogPath(r.StderrPath, "", int(el.index)),
-			}
-			switch el.status {
-			case Done:
-				a.Counts.Done++
-			case Failed:
-				a.Counts.Failed++
-				a.FailedIndices = append(a.FailedIndices, int(el.index))
-			case Killed:
-				a.Counts.Killed++
-				a.FailedIndices = append(a.FailedIndices, int(el.index))
-			case Running:
-				a.Counts.Running++
-			case Unknown:
-				a.Counts.Unknown++
-			default:
-				a.Counts.Pending++
-			}
+		a.Counts, a.FailedIndices, a.Elements = Counts{}, nil, nil
+		// A submission the scheduler refused (no job id) has no elements.
+		if r.ID != "" {
+			s.listElements(&a, d, r.StdoutPath, r.StderrPath)
 		}
 		r.Array = &a
 	}
 	return r
+}
+
+// listElements fills a with every element of the array, an element not
+// held being pending, and their counts.
+func (s *jobState) listElements(a *ArrayRecord, d scheduler.Dialect, stdout, stderr string) {
+	a.Elements = make([]Element, 0, s.size())
+	s.eachElement(func(index int, el *elemState) {
+		x := Element{Index: index, Status: Pending, StdoutPath: d.LogPath(stdout, "", index), StderrPath: d.LogPath(stderr, "", index)}
+		if el != nil {
+			x.Status, x.Reason, x.Detail, x.ExitCode = el.status, el.reason, el.detail, el.exitCode()
+			x.ExecHost, x.MaxMem, x.StartTime, x.FinishTime = el.host, el.mem, fromNanos(el.start), fromNanos(el.finish)
+		}
+		a.Elements = append(a.Elements, x)
+		switch x.Status {
+		case Done:
+			a.Counts.Done++
+		case Failed:
+			a.Counts.Failed++
+			a.FailedIndices = append(a.FailedIndices, index)
+		case Killed:
+			a.Counts.Killed++
+			a.FailedIndices = append(a.FailedIndices, index)
+		case Running:
+			a.Counts.Running++
+		case Unknown:
+			a.Counts.Unknown++
+		default:
+			a.Counts.Pending++
+		}
+	})
 }
 
 // callback is one registered callback and the statuses it fires on.

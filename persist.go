@@ -449,10 +449,10 @@ func (e *Executor) stateFromStore(sr store.Record) jobState {
 	// elements, whatever range it asked for: a refused 1-100000000 must not
 	// become 10^8 pending elements in every listing.
 	if a := st.rec.Array; a != nil && sr.JobID != "" {
-		st.addElements()
+		// The store lists elements by index, and only those observed.
 		for _, es := range sr.Elements {
-			if i := es.Index - a.First; i >= 0 && i < len(st.elems) {
-				st.elems[i].phase = elementPhase(es)
+			if st.inRange(es.Index) {
+				st.elems = append(st.elems, elemState{index: int32(es.Index), phase: elementPhase(es)})
 			}
 		}
 		// An array's own state is derived from its elements, on restore

@@ -164,18 +164,20 @@ func (e *Executor) missingLocked(seq uint64) []absent {
 		if j.st.status.Terminal() {
 			continue
 		}
-		sp := j.st.rec.ScriptPath
-		if j.st.elems == nil {
+		sp, walltime := j.st.rec.ScriptPath, j.st.rec.Resources.Walltime
+		if j.st.rec.Array == nil {
 			if j.st.seenPoll != seq {
-				out = append(out, absent{job: j, script: sp, start: j.st.start, walltime: j.st.rec.Resources.Walltime})
+				out = append(out, absent{job: j, script: sp, start: j.st.start, walltime: walltime})
 			}
 			continue
 		}
-		for _, el := range j.st.elems {
-			if !el.status.Terminal() && el.seenPoll != uint32(seq) {
-				out = append(out, absent{job: j, index: int(el.index), inArray: true, script: sp, start: el.start, walltime: j.st.rec.Resources.Walltime})
+		j.st.eachElement(func(index int, el *elemState) {
+			if el == nil {
+				out = append(out, absent{job: j, index: index, inArray: true, script: sp, walltime: walltime})
+			} else if !el.status.Terminal() && el.seenPoll != uint32(seq) {
+				out = append(out, absent{job: j, index: index, inArray: true, script: sp, start: el.start, walltime: walltime})
 			}
-		}
+		})
 	}
 	return out
 }
@@ -195,8 +197,7 @@ func stillAbsentLocked(missing []absent, seq uint64) []absent {
 			}
 			continue
 		}
-		el := &st.elems[m.index-st.rec.Array.First]
-		if !el.status.Terminal() && el.seenPoll != uint32(seq) {
+		if el := st.held(m.index); el == nil || (!el.status.Terminal() && el.seenPoll != uint32(seq)) {
 			kept = append(kept, m)
 		}
 	}
@@ -275,21 +276,32 @@ func (e *Executor) vanishLocked(j *Job, now time.Time, seq uint64) {
 		ID: j.id, Status: Failed, Reason: ReasonVanished, FinishTime: now,
 		Detail: fmt.Sprintf("not seen by the scheduler's queue, its accounting or the exit file for %s", e.cfg.ZombieTimeout),
 	}
-	if j.st.elems == nil {
+	if j.st.rec.Array == nil {
 		e.apply(j, o, store.SourceVanished, now, 0)
 		return
 	}
-	o.InArray = true
-	rollUp := false
-	for _, el := range j.st.elems {
-		if !el.status.Terminal() && el.seenPoll != uint32(seq) {
-			o.Index = int(el.index)
-			rollUp = e.update(j, &o, store.SourceVanished, now, 0) || rollUp
+	e.endElements(j, o, store.SourceVanished, now, func(_ int, el *elemState) bool {
+		return el == nil || el.seenPoll != uint32(seq)
+	})
+}
+
+// endElements applies o, a final state from src, to every element of
+// array j that has not ended and that pick chooses (el is nil for one not
+// held yet), and rolls the array up once.
+func (e *Executor) endElements(j *Job, o scheduler.Observation, src store.Source, now time.Time, pick func(index int, el *elemState) bool) {
+	var picked []int
+	j.st.eachElement(func(index int, el *elemState) {
+		if (el == nil || !el.status.Terminal()) && pick(index, el) {
+			picked = append(picked, index)
 		}
+	})
+	j.st.hold(picked)
+	o.InArray = true
+	for _, index := range picked {
+		o.Index = index
+		e.update(j, &o, src, now, 0)
 	}
-	if rollUp {
-		e.rollUpLocked(j, now)
-	}
+	e.rollUpLocked(j, now)
 }
 
 // apply merges one observation into a job. seq marks it seen in that poll
@@ -306,6 +318,16 @@ func (e *Executor) apply(j *Job, o scheduler.Observation, src store.Source, now 
 // would cost O(elements²) per array and poll (an array of 10,000 elements:
 // 60 µs per element instead of ~5).
 func (e *Executor) applyAll(obs []scheduler.Observation, src store.Source, now time.Time, seq uint64) {
+	// Elements seen for the first time are held in one merge per array.
+	fresh := map[*Job][]int{}
+	for i := range obs {
+		if j := e.jobs[obs[i].ID]; j != nil && obs[i].InArray && j.st.held(obs[i].Index) == nil {
+			fresh[j] = append(fresh[j], obs[i].Index)
+		}
+	}
+	for j, indices := range fresh {
+		j.st.hold(indices)
+	}
 	var arrays []*Job
 	for i := range obs {
 		j := e.jobs[obs[i].ID]
@@ -499,28 +521,33 @@ func (e *Executor) learn(ctx context.Context, ids []string, now time.Time, seq u
 			continue
 		}
 		j.st.storeSeen = c.UpdatedAt
-		if j.st.elems == nil {
+		if j.st.rec.Array == nil {
 			if all || (c.Job.Status.Terminal() && (j.st.seenPoll != seq || c.Job.Source == store.SourceScheduler)) {
 				e.apply(j, observationOf(id, c.Job), c.Job.Source, now, 0)
 			}
 			continue
 		}
-		rollUp := false
+		var picked []store.ElementState
 		for _, es := range c.Elements {
-			i := es.Index - j.st.rec.Array.First
-			if i < 0 || i >= len(j.st.elems) {
+			el := j.st.held(es.Index)
+			if (el != nil && el.status.Terminal()) || !j.st.inRange(es.Index) ||
+				(!all && (!es.Status.Terminal() || (el != nil && el.seenPoll == uint32(seq) && es.Source != store.SourceScheduler))) {
 				continue
 			}
-			el := &j.st.elems[i]
-			if el.status.Terminal() || (!all && (!es.Status.Terminal() || (el.seenPoll == uint32(seq) && es.Source != store.SourceScheduler))) {
-				continue
-			}
+			picked = append(picked, es)
+		}
+		indices := make([]int, len(picked))
+		for i, es := range picked {
+			indices[i] = es.Index
+		}
+		j.st.hold(indices)
+		for _, es := range picked {
 			o := observationOf(id, store.JobState{Status: es.Status, Reason: es.Reason, Detail: es.Detail, ExitCode: es.ExitCode,
 				ExecHost: es.Host, MaxMem: es.MaxMem, StartTime: es.StartTime, FinishTime: es.FinishTime})
 			o.InArray, o.Index = true, es.Index
-			rollUp = e.update(j, &o, es.Source, now, 0) || rollUp
+			e.update(j, &o, es.Source, now, 0)
 		}
-		if rollUp {
+		if len(picked) > 0 {
 			e.rollUpLocked(j, now)
 		}
 	}

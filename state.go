@@ -1,7 +1,9 @@
 package clusterapi
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/go-cluster-api/clusterapi/internal/store"
@@ -20,6 +22,10 @@ type jobState struct {
 	// last read it: unchanged jobs (and their elements) are not read again,
 	// and readers of the shared poll never go back.
 	storeSeen time.Time
+	// elems holds the elements of an array that some source has reported
+	// or the engine has decided on, sorted by index. An array is held as
+	// its range until then (an element not held is pending and was never
+	// seen), so that memory follows what was observed, not the range.
 	elems     []elemState
 	callbacks []callback
 	// unseen is how long the job (or some unfinished element) has been
@@ -35,7 +41,7 @@ type jobState struct {
 }
 
 // newJobState splits a record into the fixed part and the phase; an
-// array's elements are added by addElements.
+// array starts with no element held.
 func newJobState(rec Record, src store.Source) jobState {
 	st := jobState{phase: phase{
 		status: rec.Status, src: src, reason: rec.Reason, detail: rec.Detail, host: rec.ExecHost, mem: rec.MaxMem,
@@ -50,12 +56,89 @@ func newJobState(rec Record, src store.Source) jobState {
 	return st
 }
 
-// addElements gives an array job its elements, all pending.
-func (s *jobState) addElements() {
+// size is how many elements the array has (0 for a single job).
+func (s *jobState) size() int {
 	if a := s.rec.Array; a != nil {
-		s.elems = make([]elemState, a.Last-a.First+1)
-		for i := range s.elems {
-			s.elems[i] = elemState{index: int32(a.First + i), phase: phase{status: Pending}}
+		return a.Last - a.First + 1
+	}
+	return 0
+}
+
+// inRange reports whether index is an element of the array.
+func (s *jobState) inRange(index int) bool {
+	a := s.rec.Array
+	return a != nil && index >= a.First && index <= a.Last
+}
+
+// find returns the position of element index among the held elements and
+// whether it is held there; if not, the position is where it would go.
+func (s *jobState) find(index int) (int, bool) {
+	// Once every element is held, an element's position is its offset.
+	if i := index - s.rec.Array.First; i >= 0 && i < len(s.elems) && int(s.elems[i].index) == index {
+		return i, true
+	}
+	return slices.BinarySearchFunc(s.elems, index, func(el elemState, index int) int { return cmp.Compare(int(el.index), index) })
+}
+
+// held returns element index, or nil when it is not held (pending, never
+// seen) or not in the array.
+func (s *jobState) held(index int) *elemState {
+	if !s.inRange(index) {
+		return nil
+	}
+	if i, ok := s.find(index); ok {
+		return &s.elems[i]
+	}
+	return nil
+}
+
+func pendingElement(index int) elemState {
+	return elemState{index: int32(index), phase: phase{status: Pending}}
+}
+
+// hold adds the elements of indices (any order, repeats allowed) that are
+// in the array and not held yet, pending, in one merge: a poll that first
+// sees many elements out of order (LSF lists running ones before pending
+// and finished ones) costs one pass, not one insert each.
+func (s *jobState) hold(indices []int) {
+	var add []int
+	for _, i := range indices {
+		if s.inRange(i) {
+			if _, ok := s.find(i); !ok {
+				add = append(add, i)
+			}
+		}
+	}
+	if len(add) == 0 {
+		return
+	}
+	slices.Sort(add)
+	add = slices.Compact(add)
+	old := s.elems
+	s.elems = make([]elemState, 0, len(old)+len(add))
+	for len(old) > 0 || len(add) > 0 {
+		if len(add) == 0 || (len(old) > 0 && int(old[0].index) < add[0]) {
+			s.elems, old = append(s.elems, old[0]), old[1:]
+		} else {
+			s.elems, add = append(s.elems, pendingElement(add[0])), add[1:]
+		}
+	}
+}
+
+// eachElement calls fn for every element of the array in index order, with
+// its state, or nil for one not held. fn must not hold new elements.
+func (s *jobState) eachElement(fn func(index int, el *elemState)) {
+	a := s.rec.Array
+	if a == nil {
+		return
+	}
+	k := 0
+	for i := a.First; i <= a.Last; i++ {
+		if k < len(s.elems) && int(s.elems[k].index) == i {
+			fn(i, &s.elems[k])
+			k++
+		} else {
+			fn(i, nil)
 		}
 	}
 }
@@ -185,12 +268,12 @@ func (st *jobState) apply(o *scheduler.Observation, src store.Source, now time.T
 		ch.ended = st.status.Terminal()
 		return ch
 	}
-	if st.elems == nil {
+	if !st.inRange(o.Index) {
 		return ch
 	}
-	i := o.Index - st.rec.Array.First
-	if i < 0 || i >= len(st.elems) {
-		return ch
+	i, ok := st.find(o.Index)
+	if !ok {
+		st.elems = slices.Insert(st.elems, i, pendingElement(o.Index))
 	}
 	el := &st.elems[i]
 	if seq != 0 {
@@ -204,9 +287,10 @@ func (st *jobState) apply(o *scheduler.Observation, src store.Source, now time.T
 }
 
 // rollUp derives an array's state from its elements and reports whether
-// that made the array final: final only when every element is; then failed
-// if any failed, else killed if any was killed, else done (the seed's
-// precedence). Its source is its weakest element's.
+// that made the array final: final only when every element is (an element
+// not held is pending); then failed if any failed, else killed if any was
+// killed, else done (the seed's precedence). Its source is its weakest
+// element's.
 func (st *jobState) rollUp() (ended bool) {
 	var running, terminal, failed, killed, unknown int
 	src := store.SourceScheduler
@@ -243,7 +327,7 @@ func (st *jobState) rollUp() (ended bool) {
 	}
 	st.start = toNanos(start)
 	switch {
-	case terminal < len(st.elems):
+	case terminal < st.size():
 		switch {
 		case running > 0 || terminal > 0:
 			st.status = Running
@@ -255,11 +339,11 @@ func (st *jobState) rollUp() (ended bool) {
 		return false
 	case failed > 0:
 		st.status, st.reason = Failed, firstFailed.reason
-		st.detail = fmt.Sprintf("%d of %d elements failed", failed, len(st.elems))
+		st.detail = fmt.Sprintf("%d of %d elements failed", failed, st.size())
 		st.exit, st.hasExit = firstFailed.exit, firstFailed.hasExit
 	case killed > 0:
 		st.status, st.reason = Killed, ReasonCancelled
-		st.detail = fmt.Sprintf("%d of %d elements cancelled", killed, len(st.elems))
+		st.detail = fmt.Sprintf("%d of %d elements cancelled", killed, st.size())
 	default:
 		st.status, st.reason, st.detail = Done, "", ""
 		st.exit, st.hasExit = 0, true

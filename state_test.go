@@ -1,6 +1,7 @@
 package clusterapi
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -34,7 +35,6 @@ func TestJobStateApply(t *testing.T) {
 	}
 
 	arr := newJobState(Record{ID: "2", Status: Pending, Array: &ArrayRecord{First: 1, Last: 2}}, store.SourceNone)
-	arr.addElements()
 	el := func(i int, st Status) *scheduler.Observation {
 		return &scheduler.Observation{ID: "2", InArray: true, Index: i, Status: st, HasExit: st.Terminal(), ExitCode: 0}
 	}
@@ -50,5 +50,44 @@ func TestJobStateApply(t *testing.T) {
 	arr.apply(el(2, Killed), store.SourceCancel, now, 2)
 	if !arr.rollUp() || arr.status != Killed || arr.src != store.SourceCancel {
 		t.Errorf("array with a killed element: %s from %v, want killed, from the weakest source", arr.status, arr.src)
+	}
+}
+
+// Elements are held sorted by index however they are first seen (LSF
+// lists running elements before pending and finished ones), one at a time
+// or in one merge, and only those in the array's range.
+func TestElementsHeldInOrder(t *testing.T) {
+	t.Parallel()
+	now := time.Unix(1_800_000_000, 0)
+	st := newJobState(Record{ID: "3", Status: Pending, Array: &ArrayRecord{First: 1, Last: 10}}, store.SourceNone)
+	st.hold([]int{6, 5, 6, 0, 11})
+	st.apply(&scheduler.Observation{ID: "3", InArray: true, Index: 2, Status: Done, HasExit: true}, store.SourceScheduler, now, 1)
+	st.hold([]int{9, 1, 3})
+	st.apply(&scheduler.Observation{ID: "3", InArray: true, Index: 10, Status: Running}, store.SourceScheduler, now, 1)
+	var got []int
+	for _, el := range st.elems {
+		got = append(got, int(el.index))
+	}
+	if want := []int{1, 2, 3, 5, 6, 9, 10}; !slices.Equal(got, want) {
+		t.Fatalf("held elements %v, want %v", got, want)
+	}
+	if el := st.held(2); el == nil || el.status != Done {
+		t.Errorf("element 2 = %+v, want held and done", el)
+	}
+	if el := st.held(4); el != nil {
+		t.Errorf("element 4 = %+v, want not held", el)
+	}
+	var listed []int
+	st.eachElement(func(index int, el *elemState) {
+		if (el != nil) != slices.Contains(got, index) {
+			t.Errorf("eachElement: element %d held=%v", index, el != nil)
+		}
+		listed = append(listed, index)
+	})
+	if len(listed) != 10 || listed[0] != 1 || listed[9] != 10 {
+		t.Errorf("eachElement listed %v, want 1..10", listed)
+	}
+	if st.rollUp() || st.status != Running {
+		t.Errorf("array of 10 with one done and one running: %s, want running", st.status)
 	}
 }
