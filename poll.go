@@ -2,6 +2,7 @@ package clusterapi
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -28,19 +29,59 @@ func (e *Executor) Poll(ctx context.Context) error {
 	if err := e.usable(ctx); err != nil {
 		return err
 	}
+	_, err := e.poll(ctx, false)
+	return err
+}
+
+// poll is every poll: Poll's, and Reconnect's (adopt). When polls are
+// shared and another process holds the lease it reads what the holder
+// recorded; otherwise it runs one status command, which also settles
+// interrupted submissions and, with adopt, finds the jobs of this
+// job_name_prefix that no process recorded. It returns the jobs it
+// started tracking.
+func (e *Executor) poll(ctx context.Context, adopt bool) (found []*Job, err error) {
+	q := e.query()
+	own := q.Prefix
 	if e.sharesPolls() {
-		if ok, err := e.sharedPoll(ctx); ok {
-			return err
+		e.mu.Lock()
+		interval := e.pollEvery
+		e.mu.Unlock()
+		d, cerr := e.db.ClaimPoll(ctx, e.pollClaim(interval), leaseFor)
+		if cerr != nil {
+			e.log.Warn("shared polling unavailable; polling alone", "err", cerr)
+		} else {
+			e.mu.Lock()
+			e.shared = d
+			e.mu.Unlock()
+			if !d.Run {
+				return nil, e.readShared(ctx)
+			}
+			// The holder polls for every process: every unfinished job
+			// of the store, under whatever prefix.
+			if _, err := e.Follow(ctx); err != nil {
+				e.log.Warn("job store: following the jobs of other processes", "err", err)
+			}
+			q = e.covering()
+			defer func() {
+				if ferr := e.db.FinishPoll(context.WithoutCancel(ctx), e.sched.Name(), e.process, err); ferr != nil {
+					e.log.Warn("recording the shared poll", "err", ferr)
+				}
+			}()
 		}
 	}
-	q := e.query()
 	obs, err := e.sched.Poll(ctx, q)
+	var adoptErr error
 	if err == nil {
 		// Interrupted submissions become tracked jobs before the
 		// observations are applied, so theirs apply too.
-		e.settleSubmits(ctx, obs, func(name string) bool { return strings.HasPrefix(name, q.Prefix) })
+		found = e.settleSubmits(ctx, obs, func(name string) bool { return strings.HasPrefix(name, q.Prefix) })
+		if adopt {
+			var listed []*Job
+			listed, adoptErr = e.adoptListed(ctx, obs, own)
+			found = append(found, listed...)
+		}
 	}
-	return e.absorb(ctx, obs, err)
+	return found, errors.Join(e.absorb(ctx, obs, err), adoptErr)
 }
 
 // query is what every poll asks the scheduler: this executor's jobs (by

@@ -33,8 +33,7 @@ func (e *Executor) Reconnect(ctx context.Context) ([]*Job, error) {
 			return nil, fmt.Errorf("reconnect: job store: %w", err)
 		}
 	}
-	q := e.query()
-	if _, ok := e.sched.(scheduler.CapiOnly); !ok && q.Prefix == "" {
+	if _, ok := e.sched.(scheduler.CapiOnly); !ok && e.query().Prefix == "" {
 		if e.db != nil {
 			// Without a prefix the scheduler cannot tell our jobs from the
 			// user's others; the store already knows ours.
@@ -42,37 +41,24 @@ func (e *Executor) Reconnect(ctx context.Context) ([]*Job, error) {
 		}
 		return nil, ErrNoPrefix
 	}
-	own := q.Prefix
-	if e.sharesPolls() {
-		// The status command is the shared poll's: run it only when this
-		// process holds the lease (and min_poll_interval allows), else read
-		// what the holder recorded.
-		d, err := e.db.ClaimPoll(ctx, e.pollClaim(0), leaseFor)
-		if err == nil && !d.Run {
-			return restored, e.readShared(ctx)
-		}
-		if err == nil {
-			q = e.covering()
-			defer func() {
-				if ferr := e.db.FinishPoll(context.WithoutCancel(ctx), e.sched.Name(), e.process, nil); ferr != nil {
-					e.log.Warn("recording the shared poll", "err", ferr)
-				}
-			}()
-		}
-	}
-	obs, err := e.sched.Poll(ctx, q)
+	found, err := e.poll(ctx, true)
+	restored = append(restored, found...)
 	if err != nil {
-		e.absorb(ctx, nil, err) // a failed poll, for the outage accounting
-		return nil, fmt.Errorf("reconnect: %w", err)
+		return restored, fmt.Errorf("reconnect: %w", err)
 	}
-	restored = append(restored, e.settleSubmits(ctx, obs, func(name string) bool { return strings.HasPrefix(name, q.Prefix) })...)
-	type found struct {
-		rec  Record
-		obs  []scheduler.Observation
-		minI int
-		maxI int
+	return restored, nil
+}
+
+// adoptListed tracks the jobs of obs named with prefix own that no process
+// tracks or recorded, and that did not end longer ago than
+// completed_retention, and returns them.
+func (e *Executor) adoptListed(ctx context.Context, obs []scheduler.Observation, own string) ([]*Job, error) {
+	type listed struct {
+		rec        Record
+		obs        []scheduler.Observation
+		minI, maxI int
 	}
-	byID := map[string]*found{}
+	byID := map[string]*listed{}
 	var order []string
 	for _, o := range obs {
 		if !strings.HasPrefix(o.Name, own) {
@@ -80,7 +66,7 @@ func (e *Executor) Reconnect(ctx context.Context) ([]*Job, error) {
 		}
 		f := byID[o.ID]
 		if f == nil {
-			f = &found{rec: Record{ID: o.ID, Name: o.Name, Executor: e.sched.Name(), Status: Pending, SubmitTime: o.SubmitTime}, minI: o.Index, maxI: o.Index}
+			f = &listed{rec: Record{ID: o.ID, Name: o.Name, Executor: e.sched.Name(), Status: Pending, SubmitTime: o.SubmitTime}, minI: o.Index, maxI: o.Index}
 			byID[o.ID] = f
 			order = append(order, o.ID)
 		}
@@ -92,16 +78,17 @@ func (e *Executor) Reconnect(ctx context.Context) ([]*Job, error) {
 		}
 		f.obs = append(f.obs, o)
 	}
-	// Jobs the store knows were restored above, or were purged: a job past
+	// Jobs the store knows were restored, or were purged: a job past
 	// completed_retention does not come back as tracked because the
 	// scheduler (the local spool) still lists it.
 	var known map[string]bool
 	if e.db != nil {
+		var err error
 		if known, err = e.db.Known(ctx, e.sched.Name(), order); err != nil {
-			return nil, fmt.Errorf("reconnect: job store: %w", err)
+			return nil, fmt.Errorf("job store: %w", err)
 		}
 	}
-	adopted := restored
+	var adopted []*Job
 	now := time.Now()
 	for _, id := range order {
 		if _, tracked := e.Job(id); tracked || known[id] {
@@ -115,9 +102,6 @@ func (e *Executor) Reconnect(ctx context.Context) ([]*Job, error) {
 			f.rec.Array.First, f.rec.Array.Last = f.minI, f.maxI
 		}
 		adopted = append(adopted, e.track(f.rec))
-	}
-	if err := e.absorb(ctx, obs, nil); err != nil {
-		return adopted, fmt.Errorf("reconnect: %w", err)
 	}
 	return adopted, nil
 }

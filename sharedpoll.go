@@ -69,40 +69,6 @@ func (e *Executor) sharesPolls() bool {
 // one and a half intervals.
 func leaseFor(interval time.Duration) time.Duration { return interval + interval/2 }
 
-// sharedPoll is Poll when polls are shared: it claims the poll and either
-// runs the status command for every unfinished job of the store (holder),
-// or reads what the holder recorded (reader). ok is false when the store
-// could not decide; the caller then polls on its own.
-func (e *Executor) sharedPoll(ctx context.Context) (ok bool, err error) {
-	e.mu.Lock()
-	interval := e.pollEvery
-	e.mu.Unlock()
-	d, cerr := e.db.ClaimPoll(ctx, e.pollClaim(interval), leaseFor)
-	if cerr != nil {
-		e.log.Warn("shared polling unavailable; polling alone", "err", cerr)
-		return false, nil
-	}
-	e.mu.Lock()
-	e.shared = d
-	e.mu.Unlock()
-	if !d.Run {
-		return true, e.readShared(ctx)
-	}
-	if _, err := e.Follow(ctx); err != nil {
-		e.log.Warn("job store: following the jobs of other processes", "err", err)
-	}
-	q := e.covering()
-	obs, err := e.sched.Poll(ctx, q)
-	if err == nil {
-		e.settleSubmits(ctx, obs, func(name string) bool { return strings.HasPrefix(name, q.Prefix) })
-	}
-	err = e.absorb(ctx, obs, err)
-	if ferr := e.db.FinishPoll(context.WithoutCancel(ctx), e.sched.Name(), e.process, err); ferr != nil {
-		e.log.Warn("recording the shared poll", "err", ferr)
-	}
-	return true, err
-}
-
 // covering is the query of the lease holder: this executor's own
 // (job_name_prefix) when every job it follows carries that prefix, else
 // all of the user's jobs, so that a process with another prefix never
