@@ -230,38 +230,6 @@ func processAlive(pid int) bool {
 	return err == nil || errors.Is(err, syscall.EPERM)
 }
 
-// restoreFromStore tracks the store's visible jobs of this scheduler again,
-// with their full records. Finished jobs past completed_retention are
-// marked purged instead (they stay in the history).
-func (e *Executor) restoreFromStore(ctx context.Context) ([]*Job, error) {
-	recs, err := e.db.List(ctx, store.Filter{Scheduler: e.sched.Name(), WithElements: true})
-	if err != nil {
-		return nil, err
-	}
-	now := time.Now()
-	var restored []*Job
-	var purge []store.Key
-	for _, sr := range recs {
-		if sr.JobID == "" {
-			continue
-		}
-		if _, ok := e.Job(sr.JobID); ok {
-			continue
-		}
-		if sr.Status.Terminal() && e.expired(sr.FinishTime, now) {
-			purge = append(purge, sr.Key())
-			continue
-		}
-		restored = append(restored, e.trackStored(sr, now))
-	}
-	if len(purge) > 0 {
-		if err := e.db.MarkPurged(ctx, purge); err != nil {
-			e.log.Warn("marking old jobs purged", "err", err)
-		}
-	}
-	return restored, nil
-}
-
 // Follow tracks every job of the job store that has not ended and that
 // this executor does not track yet (one store read), so that the next Poll
 // brings them up to date: what a process that shows or waits on jobs
@@ -271,35 +239,54 @@ func (e *Executor) Follow(ctx context.Context) ([]*Job, error) {
 	if err := e.usable(ctx); err != nil {
 		return nil, err
 	}
+	return e.follow(ctx, []scheduler.Status{Pending, Running, Unknown})
+}
+
+// follow tracks the store's jobs of this scheduler in statuses (all
+// visible ones if none) that this executor does not track yet, with their
+// full records, and returns them. Finished jobs past completed_retention
+// are marked purged instead (they stay in the history).
+func (e *Executor) follow(ctx context.Context, statuses []scheduler.Status) ([]*Job, error) {
 	if e.db == nil {
 		return nil, nil
 	}
-	recs, err := e.db.List(ctx, store.Filter{Scheduler: e.sched.Name(), Statuses: []scheduler.Status{Pending, Running, Unknown}, WithElements: true})
+	recs, err := e.db.List(ctx, store.Filter{Scheduler: e.sched.Name(), Statuses: statuses, WithElements: true})
 	if err != nil {
 		return nil, fmt.Errorf("job store: %w", err)
 	}
 	now := time.Now()
 	var followed []*Job
+	var purge []store.Key
 	for _, sr := range recs {
 		if _, ok := e.Job(sr.JobID); ok || sr.JobID == "" {
 			continue
 		}
+		if e.pastRetention(sr.Status, sr.FinishTime, now) {
+			purge = append(purge, sr.Key())
+			continue
+		}
 		followed = append(followed, e.trackStored(sr, now))
+	}
+	if len(purge) > 0 {
+		if err := e.db.MarkPurged(ctx, purge); err != nil {
+			e.log.Warn("marking old jobs purged", "err", err)
+		}
 	}
 	return followed, nil
 }
 
-// expired is the one retention rule: a job that ended at finish is past
-// completed_retention at now (a negative retention purges at once).
-func (e *Executor) expired(finish, now time.Time) bool {
-	return e.cfg.CompletedRetention < 0 || (!finish.IsZero() && now.Sub(finish) >= e.cfg.CompletedRetention)
+// pastRetention is the one retention rule: a job in status that ended at
+// finish is past completed_retention at now (a negative retention purges
+// at once; an unfinished job never expires).
+func (e *Executor) pastRetention(status Status, finish, now time.Time) bool {
+	return status.Terminal() && (e.cfg.CompletedRetention < 0 || (!finish.IsZero() && now.Sub(finish) >= e.cfg.CompletedRetention))
 }
 
 // Expired reports whether r ended longer than completed_retention before
 // now: history, which List leaves out unless asked for it, whether or not
-// some process purged it already. An unfinished job never expires.
+// some process purged it already.
 func (e *Executor) Expired(r Record, now time.Time) bool {
-	return r.Terminal() && !r.FinishTime.IsZero() && e.expired(r.FinishTime, now)
+	return e.pastRetention(r.Status, r.FinishTime, now)
 }
 
 // recordFromStore converts a stored record into the engine's Record. The
@@ -392,7 +379,7 @@ func (e *Executor) List(ctx context.Context, f ListFilter) ([]Record, error) {
 	for _, sr := range recs {
 		// Finished longer ago than completed_retention: history, shown only
 		// when asked for, whether or not some process purged it already.
-		if !f.IncludePurged && sr.Status.Terminal() && !sr.FinishTime.IsZero() && e.expired(sr.FinishTime, now) {
+		if !f.IncludePurged && e.pastRetention(sr.Status, sr.FinishTime, now) {
 			continue
 		}
 		if j, ok := e.Job(sr.JobID); ok {

@@ -460,7 +460,7 @@ func (e *Executor) purgeLocked(now time.Time) []store.Key {
 		if st.endedAt.IsZero() || st.inflight > 0 || (e.w != nil && e.w.pending(id)) {
 			continue
 		}
-		if e.expired(st.endedAt, now) {
+		if e.pastRetention(st.status, st.endedAt, now) {
 			delete(e.jobs, id)
 			keys = append(keys, store.Key{Scheduler: e.sched.Name(), JobID: id})
 		}

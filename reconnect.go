@@ -26,12 +26,9 @@ func (e *Executor) Reconnect(ctx context.Context) ([]*Job, error) {
 	if err := e.usable(ctx); err != nil {
 		return nil, err
 	}
-	var restored []*Job
-	if e.db != nil {
-		var err error
-		if restored, err = e.restoreFromStore(ctx); err != nil {
-			return nil, fmt.Errorf("reconnect: job store: %w", err)
-		}
+	restored, err := e.follow(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("reconnect: %w", err)
 	}
 	if _, ok := e.sched.(scheduler.CapiOnly); !ok && e.query().Prefix == "" {
 		if e.db != nil {
@@ -111,7 +108,7 @@ func (e *Executor) adoptListed(ctx context.Context, obs []scheduler.Observation,
 // through the scheduler alone.
 func (e *Executor) endedLongAgo(obs []scheduler.Observation, now time.Time) bool {
 	for _, o := range obs {
-		if !o.Status.Terminal() || o.FinishTime.IsZero() || !e.expired(o.FinishTime, now) {
+		if o.FinishTime.IsZero() || !e.pastRetention(o.Status, o.FinishTime, now) {
 			return false
 		}
 	}
