@@ -328,7 +328,6 @@ func (e *Executor) prepare(spec JobSpec, arr *Array, scriptPath func(dir, safeNa
 		Name:       name,
 		Executor:   e.sched.Name(),
 		Command:    spec.Command,
-		Status:     Pending,
 		Resources:  res,
 		ScriptPath: spath,
 		StdoutPath: stdout,
@@ -424,7 +423,7 @@ func (e *Executor) submit(ctx context.Context, spec JobSpec, arr *Array) (*Job, 
 // track registers a new job record and applies notifications that arrived
 // before it was registered.
 func (e *Executor) track(rec Record) *Job {
-	st := newJobState(rec, store.SourceNone)
+	st := jobState{rec: rec, phase: phase{status: Pending}}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.trackLocked(st, time.Now())

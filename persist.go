@@ -37,14 +37,6 @@ func (e *Executor) recordLocked(j *Job, elem int) {
 	e.w.element(j.id, j.st.elems[elem].stored())
 }
 
-func cloneInt(p *int) *int {
-	if p == nil {
-		return nil
-	}
-	v := *p
-	return &v
-}
-
 // openStore opens the job store unless the configuration says in_memory.
 func (e *Executor) openStore() error {
 	if e.cfg.InMemory {
@@ -289,15 +281,13 @@ func (e *Executor) Expired(r Record, now time.Time) bool {
 	return e.pastRetention(r.Status, r.FinishTime, now)
 }
 
-// recordFromStore converts a stored record into the engine's Record. The
-// store keeps log paths as submitted, before the scheduler gave the job its
-// id; they are expanded here as for a job submitted by this process.
+// recordFromStore is what the submission of a stored job fixed, as a
+// Record without status (the state is phaseOf(sr.JobState)). The store
+// keeps log paths as submitted, before the scheduler gave the job its id;
+// they are expanded here as for a job submitted by this process.
 func (e *Executor) recordFromStore(sr store.Record) Record {
 	r := Record{
-		ID: sr.JobID, Name: sr.Name, Executor: sr.Scheduler, Command: sr.Command,
-		Status: sr.Status, Reason: sr.Reason, Detail: sr.Detail, ExitCode: cloneInt(sr.ExitCode),
-		ExecHost: sr.ExecHost, MaxMem: sr.MaxMem,
-		SubmitTime: sr.SubmitTime, StartTime: sr.StartTime, FinishTime: sr.FinishTime,
+		ID: sr.JobID, Name: sr.Name, Executor: sr.Scheduler, Command: sr.Command, SubmitTime: sr.SubmitTime,
 		Resources: sr.Resources, ScriptPath: sr.ScriptPath,
 		StdoutPath: e.dialect.LogPath(sr.StdoutPath, sr.JobID, -1),
 		StderrPath: e.dialect.LogPath(sr.StderrPath, sr.JobID, -1),
@@ -431,7 +421,7 @@ func (e *Executor) interruptedSubmits(ctx context.Context, f ListFilter) ([]Reco
 // of a job, for listing it (storedSnapshot) and for following it
 // (trackStored).
 func (e *Executor) stateFromStore(sr store.Record) jobState {
-	st := newJobState(e.recordFromStore(sr), sr.Source)
+	st := jobState{rec: e.recordFromStore(sr), phase: phaseOf(sr.JobState)}
 	// A submission the scheduler refused (or never confirmed) has no
 	// elements, whatever range it asked for: a refused 1-100000000 must not
 	// become 10^8 pending elements in every listing.
@@ -439,7 +429,7 @@ func (e *Executor) stateFromStore(sr store.Record) jobState {
 		// The store lists elements by index, and only those observed.
 		for _, es := range sr.Elements {
 			if st.inRange(es.Index) {
-				st.elems = append(st.elems, elemState{index: int32(es.Index), phase: elementPhase(es)})
+				st.elems = append(st.elems, elemState{index: int32(es.Index), phase: phaseOf(es.JobState)})
 			}
 		}
 		// An array's own state is derived from its elements, on restore

@@ -283,7 +283,7 @@ func TestTornArrayInTheStoreIsHealed(t *testing.T) {
 	zero := 0
 	var els []store.ElementState
 	for i := 1; i <= 3; i++ {
-		els = append(els, store.ElementState{Index: i, Status: Done, Source: store.SourceScheduler, ExitCode: &zero, FinishTime: time.Now()})
+		els = append(els, store.ElementState{Index: i, JobState: store.JobState{Status: Done, Source: store.SourceScheduler, ExitCode: &zero, FinishTime: time.Now()}})
 	}
 	if _, err := db.ApplyPoll(ctx, []store.Change{{Key: store.Key{Scheduler: "fake", JobID: "7"}, Elements: els}}); err != nil {
 		t.Fatal(err)

@@ -583,8 +583,7 @@ func (e *Executor) learn(ctx context.Context, ids []string, now time.Time, seq u
 		}
 		j.st.hold(indices)
 		for _, es := range picked {
-			o := observationOf(id, store.JobState{Status: es.Status, Reason: es.Reason, Detail: es.Detail, ExitCode: es.ExitCode,
-				ExecHost: es.Host, MaxMem: es.MaxMem, StartTime: es.StartTime, FinishTime: es.FinishTime})
+			o := observationOf(id, es.JobState)
 			o.InArray, o.Index = true, es.Index
 			e.update(j, &o, es.Source, now, 0)
 		}

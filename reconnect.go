@@ -63,7 +63,7 @@ func (e *Executor) adoptListed(ctx context.Context, obs []scheduler.Observation,
 		}
 		f := byID[o.ID]
 		if f == nil {
-			f = &listed{rec: Record{ID: o.ID, Name: o.Name, Executor: e.sched.Name(), Status: Pending, SubmitTime: o.SubmitTime}, minI: o.Index, maxI: o.Index}
+			f = &listed{rec: Record{ID: o.ID, Name: o.Name, Executor: e.sched.Name(), SubmitTime: o.SubmitTime}, minI: o.Index, maxI: o.Index}
 			byID[o.ID] = f
 			order = append(order, o.ID)
 		}

@@ -15,7 +15,7 @@ import (
 type jobState struct {
 	// rec is what the submission fixed: name, command, resources, paths,
 	// metadata, array bounds, submit time. Its status and result fields
-	// stay zero: they live in phase, and snapshot fills them in.
+	// are not used: they live in phase, and snapshot fills them in.
 	rec Record
 	phase
 	// storeSeen is when the store last changed the job as this process
@@ -38,22 +38,6 @@ type jobState struct {
 	seenPoll uint64
 	// endedAt is when the engine saw the job become terminal (for purge).
 	endedAt time.Time
-}
-
-// newJobState splits a record into the fixed part and the phase; an
-// array starts with no element held.
-func newJobState(rec Record, src store.Source) jobState {
-	st := jobState{phase: phase{
-		status: rec.Status, src: src, reason: rec.Reason, detail: rec.Detail, host: rec.ExecHost, mem: rec.MaxMem,
-		start: toNanos(rec.StartTime), finish: toNanos(rec.FinishTime),
-	}}
-	if rec.ExitCode != nil {
-		st.exit, st.hasExit = int32(*rec.ExitCode), true
-	}
-	rec.Status, rec.Reason, rec.Detail, rec.ExitCode, rec.ExecHost, rec.MaxMem = "", "", "", nil, "", ""
-	rec.StartTime, rec.FinishTime = time.Time{}, time.Time{}
-	st.rec = rec
-	return st
 }
 
 // size is how many elements the array has (0 for a single job).
@@ -212,16 +196,15 @@ func (p *phase) stored() store.JobState {
 
 // stored is an element's phase as the store keeps it.
 func (el *elemState) stored() store.ElementState {
-	return store.ElementState{Index: int(el.index), Status: el.status, Source: el.src, Reason: el.reason, Detail: el.detail,
-		ExitCode: el.exitCode(), Host: el.host, MaxMem: el.mem, StartTime: fromNanos(el.start), FinishTime: fromNanos(el.finish)}
+	return store.ElementState{Index: int(el.index), JobState: el.phase.stored()}
 }
 
-// elementPhase is the phase of a stored element.
-func elementPhase(es store.ElementState) phase {
-	p := phase{status: es.Status, src: es.Source, reason: es.Reason, detail: es.Detail, host: es.Host, mem: es.MaxMem,
-		start: toNanos(es.StartTime), finish: toNanos(es.FinishTime)}
-	if es.ExitCode != nil {
-		p.exit, p.hasExit = int32(*es.ExitCode), true
+// phaseOf is the phase of a state the store keeps, of a job or an element.
+func phaseOf(js store.JobState) phase {
+	p := phase{status: js.Status, src: js.Source, reason: js.Reason, detail: js.Detail, host: js.ExecHost, mem: js.MaxMem,
+		start: toNanos(js.StartTime), finish: toNanos(js.FinishTime)}
+	if js.ExitCode != nil {
+		p.exit, p.hasExit = int32(*js.ExitCode), true
 	}
 	return p
 }

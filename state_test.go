@@ -16,7 +16,7 @@ import (
 func TestJobStateApply(t *testing.T) {
 	t.Parallel()
 	now := time.Unix(1_800_000_000, 0)
-	single := newJobState(Record{ID: "1", Status: Pending}, store.SourceNone)
+	single := jobState{rec: Record{ID: "1"}, phase: phase{status: Pending}}
 	if ch := single.apply(&scheduler.Observation{ID: "1", Status: Running, Host: "n1"}, store.SourceScheduler, now, 7); !ch.job || ch.ended || ch.elem != -1 {
 		t.Errorf("running: %+v, want the job's phase changed, not ended", ch)
 	}
@@ -34,7 +34,7 @@ func TestJobStateApply(t *testing.T) {
 		t.Errorf("after the end: %+v, status %s; want nothing changed", ch, single.status)
 	}
 
-	arr := newJobState(Record{ID: "2", Status: Pending, Array: &ArrayRecord{First: 1, Last: 2}}, store.SourceNone)
+	arr := jobState{rec: Record{ID: "2", Array: &ArrayRecord{First: 1, Last: 2}}, phase: phase{status: Pending}}
 	el := func(i int, st Status) *scheduler.Observation {
 		return &scheduler.Observation{ID: "2", InArray: true, Index: i, Status: st, HasExit: st.Terminal(), ExitCode: 0}
 	}
@@ -59,7 +59,7 @@ func TestJobStateApply(t *testing.T) {
 func TestElementsHeldInOrder(t *testing.T) {
 	t.Parallel()
 	now := time.Unix(1_800_000_000, 0)
-	st := newJobState(Record{ID: "3", Status: Pending, Array: &ArrayRecord{First: 1, Last: 10}}, store.SourceNone)
+	st := jobState{rec: Record{ID: "3", Array: &ArrayRecord{First: 1, Last: 10}}, phase: phase{status: Pending}}
 	st.hold([]int{6, 5, 6, 0, 11})
 	st.apply(&scheduler.Observation{ID: "3", InArray: true, Index: 2, Status: Done, HasExit: true}, store.SourceScheduler, now, 1)
 	st.hold([]int{9, 1, 3})

@@ -96,8 +96,8 @@ func TestMigrateFromV1(t *testing.T) {
 		JobState: JobState{Status: scheduler.Done, Source: SourceScheduler, Reason: scheduler.ReasonExitCode, ExitCode: intp(0),
 			ExecHost: "n1", MaxMem: "1 Gbytes", StartTime: t0.Add(1), FinishTime: t0.Add(2)},
 		SubmitTime: t0, UpdatedAt: t0.Add(3),
-		Elements: []ElementState{{Index: 2, Status: scheduler.Done, Source: SourceScheduler, Reason: scheduler.ReasonExitCode,
-			ExitCode: intp(0), Host: "n2", FinishTime: t0.Add(2)}},
+		Elements: []ElementState{{Index: 2, JobState: JobState{Status: scheduler.Done, Source: SourceScheduler, Reason: scheduler.ReasonExitCode,
+			ExitCode: intp(0), ExecHost: "n2", FinishTime: t0.Add(2)}}},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("v1 record after migration (-want +got):\n%s", diff)

@@ -217,7 +217,7 @@ func elements(ctx context.Context, q rowQuerier, job int64) ([]ElementState, err
 			status, reason      string
 			exit, start, finish sql.NullInt64
 		)
-		if err := rows.Scan(&e.Index, &status, &e.Source, &reason, &e.Detail, &exit, &e.Host, &e.MaxMem, &start, &finish); err != nil {
+		if err := rows.Scan(&e.Index, &status, &e.Source, &reason, &e.Detail, &exit, &e.ExecHost, &e.MaxMem, &start, &finish); err != nil {
 			return nil, err
 		}
 		e.Status, e.Reason = scheduler.Status(status), scheduler.Reason(reason)

@@ -122,9 +122,9 @@ func TestRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	elems := []ElementState{
-		{Index: 1, Status: scheduler.Done, Reason: scheduler.ReasonExitCode, ExitCode: intp(0), Host: "n1", MaxMem: "74404K",
-			StartTime: t0.Add(time.Second), FinishTime: t0.Add(3 * time.Second)},
-		{Index: 2, Status: scheduler.Running, Detail: "RUN", Host: "n2", StartTime: t0.Add(2 * time.Second)},
+		{Index: 1, JobState: JobState{Status: scheduler.Done, Reason: scheduler.ReasonExitCode, ExitCode: intp(0), ExecHost: "n1", MaxMem: "74404K",
+			StartTime: t0.Add(time.Second), FinishTime: t0.Add(3 * time.Second)}},
+		{Index: 2, JobState: JobState{Status: scheduler.Running, Detail: "RUN", ExecHost: "n2", StartTime: t0.Add(2 * time.Second)}},
 	}
 	lastWrite := clk.peek()
 	if err := s.UpdateElements(ctx, key, elems); err != nil {
@@ -348,8 +348,8 @@ func TestNoChangeWritesNothing(t *testing.T) {
 		Key: key,
 		Job: &JobState{Status: scheduler.Running},
 		Elements: []ElementState{
-			{Index: 1, Status: scheduler.Running, Host: "a"},
-			{Index: 2, Status: scheduler.Pending},
+			{Index: 1, JobState: JobState{Status: scheduler.Running, ExecHost: "a"}},
+			{Index: 2, JobState: JobState{Status: scheduler.Pending}},
 		},
 	}
 	if _, err := s.ApplyPoll(ctx, []Change{change}); err != nil {
@@ -649,7 +649,7 @@ func TestList(t *testing.T) {
 		key := submit(t, s, Submission{Scheduler: j.sched, Name: j.name, SubmitTime: t0.Add(time.Duration(i) * time.Hour),
 			Array: &scheduler.Array{First: 1, Last: 2}}, j.id)
 		if _, err := s.ApplyPoll(ctx, []Change{{Key: key, Job: &JobState{Status: j.status},
-			Elements: []ElementState{{Index: 1, Status: j.status}}}}); err != nil {
+			Elements: []ElementState{{Index: 1, JobState: JobState{Status: j.status}}}}}); err != nil {
 			t.Fatal(err)
 		}
 		if j.purged {
@@ -701,7 +701,7 @@ func TestList(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := []ElementState{{Index: 1, Status: scheduler.Pending}}
+		want := []ElementState{{Index: 1, JobState: JobState{Status: scheduler.Pending}}}
 		if len(recs) != 1 || !cmp.Equal(want, recs[0].Elements) {
 			t.Errorf("List with elements = %+v, want job 4 with elements %+v", recs, want)
 		}

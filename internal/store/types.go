@@ -134,19 +134,11 @@ type JobState struct {
 	FinishTime time.Time
 }
 
-// ElementState is the state of one array element, with the same replace and
-// merge rules as JobState.
+// ElementState is the state of one array element: the same shape as a
+// job's, with the same replace and merge rules.
 type ElementState struct {
-	Index      int
-	Status     scheduler.Status
-	Source     Source
-	Reason     scheduler.Reason
-	Detail     string
-	ExitCode   *int
-	Host       string
-	MaxMem     string
-	StartTime  time.Time
-	FinishTime time.Time
+	Index int
+	JobState
 }
 
 // Change is one job's part of a poll: its own state, its elements' states,

@@ -350,7 +350,7 @@ func (a *applier) applyElement(ctx context.Context, job int64, elems map[int]*st
 	if !ok {
 		old = &state{}
 	}
-	n := old.merge(e.Status, e.Source, e.Reason, e.Detail, e.ExitCode, e.Host, e.MaxMem, e.StartTime, e.FinishTime)
+	n := old.merge(e.Status, e.Source, e.Reason, e.Detail, e.ExitCode, e.ExecHost, e.MaxMem, e.StartTime, e.FinishTime)
 	if ok && n == *old {
 		return false, nil
 	}
