@@ -439,9 +439,7 @@ func (e *Executor) trackLocked(st jobState, now time.Time) *Job {
 		e.endLocked(j, now)
 	}
 	if n := e.early[j.id]; n != nil {
-		for _, o := range n.obs {
-			e.apply(j, o, store.SourceScheduler, now, 0)
-		}
+		e.applyAll(n.obs, store.SourceScheduler, now, 0)
 		delete(e.early, j.id)
 	}
 	return j
@@ -722,22 +720,18 @@ func (e *Executor) markCancelled(jobs []*Job, opts *CancelOptions) {
 	if opts.AsDone {
 		status, detail = Done, "cancelled through capi, recorded as done"
 	}
+	pick := func(index int, _ *elemState) bool { return opts.Index == nil || index == *opts.Index }
 	now := time.Now()
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	var obs []scheduler.Observation
 	for _, j := range jobs {
-		if j.st.status.Terminal() {
-			continue
+		if !j.st.status.Terminal() {
+			o := scheduler.Observation{ID: j.id, Status: status, Reason: ReasonCancelled, Detail: detail, FinishTime: now}
+			obs = append(obs, j.st.ending(o, pick)...)
 		}
-		o := scheduler.Observation{ID: j.id, Status: status, Reason: ReasonCancelled, Detail: detail, FinishTime: now}
-		if j.st.rec.Array == nil {
-			e.apply(j, o, store.SourceCancel, now, 0)
-			continue
-		}
-		e.endElements(j, o, store.SourceCancel, now, func(index int, _ *elemState) bool {
-			return opts.Index == nil || index == *opts.Index
-		})
 	}
+	e.applyAll(obs, store.SourceCancel, now, 0)
 }
 
 func removeIfEmpty(path string) {

@@ -312,52 +312,24 @@ func signalText(n int) string {
 	return fmt.Sprintf("signal %d", n)
 }
 
+// vanishLocked declares failed/vanished job j, or the elements of array j
+// that poll seq did not see.
 func (e *Executor) vanishLocked(j *Job, now time.Time, seq uint64) {
 	o := scheduler.Observation{
 		ID: j.id, Status: Failed, Reason: ReasonVanished, FinishTime: now,
 		Detail: fmt.Sprintf("not seen by the scheduler's queue, its accounting or the exit file for %s", e.cfg.ZombieTimeout),
 	}
-	if j.st.rec.Array == nil {
-		e.apply(j, o, store.SourceVanished, now, 0)
-		return
-	}
-	e.endElements(j, o, store.SourceVanished, now, func(_ int, el *elemState) bool {
-		return el == nil || el.seenPoll != uint32(seq)
-	})
+	unseen := func(_ int, el *elemState) bool { return el == nil || el.seenPoll != uint32(seq) }
+	e.applyAll(j.st.ending(o, unseen), store.SourceVanished, now, 0)
 }
 
-// endElements applies o, a final state from src, to every element of
-// array j that has not ended and that pick chooses (el is nil for one not
-// held yet), and rolls the array up once.
-func (e *Executor) endElements(j *Job, o scheduler.Observation, src store.Source, now time.Time, pick func(index int, el *elemState) bool) {
-	var picked []int
-	j.st.eachElement(func(index int, el *elemState) {
-		if (el == nil || !el.status.Terminal()) && pick(index, el) {
-			picked = append(picked, index)
-		}
-	})
-	j.st.hold(picked)
-	o.InArray = true
-	for _, index := range picked {
-		o.Index = index
-		e.update(j, &o, src, now, 0)
-	}
-	e.rollUpLocked(j, now)
-}
-
-// apply merges one observation into a job. seq marks it seen in that poll
-// (0 for notifications and engine decisions). Terminal records and
-// elements never change again.
-func (e *Executor) apply(j *Job, o scheduler.Observation, src store.Source, now time.Time, seq uint64) {
-	if e.update(j, &o, src, now, seq) {
-		e.rollUpLocked(j, now)
-	}
-}
-
-// applyAll applies the observations of tracked jobs, then rolls up each
-// array they touched once. Rolling up after every element, as apply does,
-// would cost O(elements²) per array and poll (an array of 10,000 elements:
-// 60 µs per element instead of ~5).
+// applyAll is how observations change jobs: it applies each to its job's
+// state (seq marks what poll seq saw; 0 for notifications, what other
+// processes recorded and the engine's own decisions), hands what changed
+// on (commitLocked), and then rolls up each array it touched once.
+// Rolling up after every element would cost O(elements²) per array and
+// poll (an array of 10,000 elements: 60 µs per element instead of ~5).
+// Final jobs and elements never change again.
 func (e *Executor) applyAll(obs []scheduler.Observation, src store.Source, now time.Time, seq uint64) {
 	// Elements seen for the first time are held in one merge per array.
 	fresh := map[*Job][]int{}
@@ -375,24 +347,17 @@ func (e *Executor) applyAll(obs []scheduler.Observation, src store.Source, now t
 		if j == nil {
 			continue
 		}
+		ch := j.st.apply(&obs[i], src, now, seq)
+		e.commitLocked(j, ch, now)
 		// Elements of one array come together in every scheduler's
 		// output; an array seen twice is rolled up twice, harmlessly.
-		if e.update(j, &obs[i], src, now, seq) && (len(arrays) == 0 || arrays[len(arrays)-1] != j) {
+		if ch.elem >= 0 && (len(arrays) == 0 || arrays[len(arrays)-1] != j) {
 			arrays = append(arrays, j)
 		}
 	}
 	for _, j := range arrays {
 		e.rollUpLocked(j, now)
 	}
-}
-
-// update is apply without the array roll-up; it reports whether an array
-// element was updated, so that the caller must roll the array up. src is
-// where the observation came from; the store keeps it with the state.
-func (e *Executor) update(j *Job, o *scheduler.Observation, src store.Source, now time.Time, seq uint64) (rollUp bool) {
-	ch := j.st.apply(o, src, now, seq)
-	e.commitLocked(j, ch, now)
-	return ch.elem >= 0
 }
 
 // rollUpLocked derives an array's state from its elements (see
@@ -479,8 +444,8 @@ func (e *Executor) notify(o scheduler.Observation) {
 	now := time.Now()
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if j := e.jobs[o.ID]; j != nil {
-		e.apply(j, o, store.SourceScheduler, now, 0)
+	if e.jobs[o.ID] != nil {
+		e.applyAll([]scheduler.Observation{o}, store.SourceScheduler, now, 0)
 		return
 	}
 	n := e.early[o.ID]
@@ -556,6 +521,12 @@ func (e *Executor) learn(ctx context.Context, ids []string, now time.Time, seq u
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	// A stored state is taken when it is final and nothing of this poll
+	// contradicts it, or always when reading the shared poll.
+	takes := func(s store.JobState, seenNow bool) bool {
+		return all || (s.Status.Terminal() && (!seenNow || s.Source == store.SourceScheduler))
+	}
+	bySource := map[store.Source][]scheduler.Observation{}
 	for id, c := range states {
 		j := e.jobs[id]
 		if j == nil || j.st.status.Terminal() {
@@ -563,33 +534,22 @@ func (e *Executor) learn(ctx context.Context, ids []string, now time.Time, seq u
 		}
 		j.st.storeSeen = c.UpdatedAt
 		if j.st.rec.Array == nil {
-			if all || (c.Job.Status.Terminal() && (j.st.seenPoll != seq || c.Job.Source == store.SourceScheduler)) {
-				e.apply(j, observationOf(id, c.Job), c.Job.Source, now, 0)
+			if takes(c.Job, j.st.seenPoll == seq) {
+				bySource[c.Job.Source] = append(bySource[c.Job.Source], observationOf(id, c.Job))
 			}
 			continue
 		}
-		var picked []store.ElementState
 		for _, es := range c.Elements {
 			el := j.st.held(es.Index)
-			if (el != nil && el.status.Terminal()) || !j.st.inRange(es.Index) ||
-				(!all && (!es.Status.Terminal() || (el != nil && el.seenPoll == uint32(seq) && es.Source != store.SourceScheduler))) {
-				continue
+			if (el == nil || !el.status.Terminal()) && takes(es.JobState, el != nil && el.seenPoll == uint32(seq)) {
+				o := observationOf(id, es.JobState)
+				o.InArray, o.Index = true, es.Index
+				bySource[es.Source] = append(bySource[es.Source], o)
 			}
-			picked = append(picked, es)
 		}
-		indices := make([]int, len(picked))
-		for i, es := range picked {
-			indices[i] = es.Index
-		}
-		j.st.hold(indices)
-		for _, es := range picked {
-			o := observationOf(id, es.JobState)
-			o.InArray, o.Index = true, es.Index
-			e.update(j, &o, es.Source, now, 0)
-		}
-		if len(picked) > 0 {
-			e.rollUpLocked(j, now)
-		}
+	}
+	for src, obs := range bySource {
+		e.applyAll(obs, src, now, 0)
 	}
 	return nil
 }

@@ -269,6 +269,24 @@ func (st *jobState) apply(o *scheduler.Observation, src store.Source, now time.T
 	return ch
 }
 
+// ending turns o, a final state the engine decided on (a cancel, a
+// vanish), into the observations that end the job: o itself for a single
+// job; for an array, one for each element that has not ended and that pick
+// chooses (el is nil for an element not held).
+func (st *jobState) ending(o scheduler.Observation, pick func(index int, el *elemState) bool) []scheduler.Observation {
+	if st.rec.Array == nil {
+		return []scheduler.Observation{o}
+	}
+	var obs []scheduler.Observation
+	st.eachElement(func(index int, el *elemState) {
+		if (el == nil || !el.status.Terminal()) && pick(index, el) {
+			o.InArray, o.Index = true, index
+			obs = append(obs, o)
+		}
+	})
+	return obs
+}
+
 // rollUp derives an array's state from its elements and reports whether
 // that made the array final: final only when every element is (an element
 // not held is pending); then failed if any failed, else killed if any was
