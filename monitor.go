@@ -102,12 +102,8 @@ func (m *Monitor) loop(ctx context.Context, stopped chan struct{}) {
 			return
 		case <-timer.C:
 		case <-m.wake:
-			if !timer.Stop() {
-				select {
-				case <-timer.C:
-				default:
-				}
-			}
+			// The Reset below replaces the pending tick: since Go 1.23 a
+			// timer delivers no stale tick after Reset.
 		}
 		err := m.e.Poll(ctx)
 		switch {
