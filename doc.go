@@ -49,13 +49,16 @@
 // the job for zombie_timeout). A job's state is one value (state.go: the
 // job's and each element's phase, one shape) with one function that
 // applies an observation and says what changed (jobState.apply; arrays are
-// rolled up from their elements by jobState.rollUp); the engine hands the
-// change to the store's writer and, when the job has ended, to its
-// waiters and callbacks (poll.go, commitLocked). A final status is
-// replaced only by a stronger source, in memory and in the store
-// (internal/store enforces it). A poll (Poll, or Reconnect's status
-// command) is absorbed the same way whoever ran it: this process, or the
-// poll-lease holder whose states a reader learns from the store
+// rolled up from their elements by jobState.rollUp). An array is held as
+// its range: only elements some source reported have a state of their
+// own. Every observation goes through Executor.applyAll (poll.go), whatever
+// its source: a poll, a notification, what another process recorded, or
+// the engine's own decision (a cancel, a vanish, turned into observations
+// by jobState.ending). The change goes to the store's writer and, when the
+// job has ended, to its waiters and callbacks (commitLocked). A final
+// status is replaced only by a stronger source, in memory and in the store
+// (internal/store enforces it). Every poll is Executor.poll: this process
+// runs the status command, or reads what the poll-lease holder recorded
 // (sharedpoll.go). The writer (writer.go) owns its goroutine and writes
 // changes in batches; a failed write is put back under newer changes, and
 // Close bounds the last write and reports a failure.
