@@ -54,7 +54,7 @@
 // own. Every observation goes through Executor.applyAll (poll.go), whatever
 // its source: a poll, a notification, what another process recorded, or
 // the engine's own decision (a cancel, a vanish, turned into observations
-// by jobState.ending). The change goes to the store's writer and, when the
+// by decideLocked). The change goes to the store's writer and, when the
 // job has ended, to its waiters and callbacks (commitLocked). A final
 // status is replaced only by a stronger source, in memory and in the store
 // (internal/store enforces it). Every poll is Executor.poll: this process

@@ -1,12 +1,15 @@
 package clusterapi
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +19,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/go-cluster-api/clusterapi/internal/script"
+	"github.com/go-cluster-api/clusterapi/internal/store"
 	"github.com/go-cluster-api/clusterapi/scheduler"
 )
 
@@ -1249,6 +1253,34 @@ func TestRefusedArrayHasNoElements(t *testing.T) {
 	if a := recs[0].Array; len(a.Elements) != 0 || a.Counts != (Counts{}) || a.Last != 2_000_000 {
 		t.Errorf("refused array lists %d elements, counts %+v (range %d-%d); want none, the range kept", len(a.Elements), a.Counts, a.First, a.Last)
 	}
+	if out, _ := json.Marshal(recs[0]); !bytes.Contains(out, []byte(`"elements":[]`)) {
+		t.Errorf("refused array in JSON: %s; want an empty list of elements", out)
+	}
+}
+
+// A job tracked meanwhile keeps its handle: following it again from the
+// store (a poll adopting it while Reconnect restores it) returns the same
+// *Job, so that nobody waiting on it is left with one that no longer
+// changes.
+func TestTrackingATrackedJobKeepsItsHandle(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	e, err := New(Config{StateDir: dir}, &Options{Scheduler: newFake()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	j := mustSubmit(t, e, spec(dir, "one", "true"))
+	if err := e.w.flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	sr, err := e.db.Get(context.Background(), store.Key{Scheduler: "fake", JobID: j.ID()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again := e.trackStored(sr, time.Now()); again != j {
+		t.Error("tracking a tracked job again from the store replaced its handle")
+	}
 }
 
 // An accepted array is held as its range until its elements are observed:
@@ -1308,5 +1340,35 @@ func TestArrayIsHeldAsItsRange(t *testing.T) {
 	}
 	if c := j.Snapshot().Array.Counts; c != want {
 		t.Errorf("restored counts %+v, want %+v", c, want)
+	}
+}
+
+// Elements first seen one at a time (the local executor notifies each
+// element's start and end) are held in amortized constant space each: a
+// whole-array copy per new element would cost O(elements²). Not parallel:
+// it counts the bytes the process allocates.
+func TestNotifiedElementsCostLinearSpace(t *testing.T) {
+	const n = 4000
+	e := newTestExecutor(t, newFake(), Config{InMemory: true})
+	defer e.Close()
+	dir := t.TempDir()
+	j, err := e.SubmitArray(context.Background(), spec(dir, "notified", "true"), Array{First: 1, Last: n})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for i := 1; i <= n; i++ {
+		e.notify(scheduler.Observation{ID: j.ID(), InArray: true, Index: i, Status: Running})
+	}
+	for i := 1; i <= n; i++ {
+		e.notify(scheduler.Observation{ID: j.ID(), InArray: true, Index: i, Status: Done, HasExit: true})
+	}
+	runtime.ReadMemStats(&after)
+	if r := j.Snapshot(); r.Status != Done {
+		t.Fatalf("array %s after every element ended, want done", r.Status)
+	}
+	if perElement := (after.TotalAlloc - before.TotalAlloc) / n; perElement > 4096 {
+		t.Errorf("%d bytes allocated per notified element, want a few hundred at most", perElement)
 	}
 }

@@ -433,6 +433,9 @@ func (e *Executor) track(rec Record) *Job {
 // that arrived before it was registered; a job that has ended already ends
 // (waiters released, callbacks due).
 func (e *Executor) trackLocked(st jobState, now time.Time) *Job {
+	if j := e.jobs[st.rec.ID]; j != nil {
+		return j // tracked meanwhile (a concurrent poll adopted it): one handle per job
+	}
 	j := &Job{e: e, id: st.rec.ID, st: st}
 	e.jobs[j.id] = j
 	if j.st.status.Terminal() {
@@ -724,14 +727,12 @@ func (e *Executor) markCancelled(jobs []*Job, opts *CancelOptions) {
 	now := time.Now()
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	var obs []scheduler.Observation
 	for _, j := range jobs {
 		if !j.st.status.Terminal() {
 			o := scheduler.Observation{ID: j.id, Status: status, Reason: ReasonCancelled, Detail: detail, FinishTime: now}
-			obs = append(obs, j.st.ending(o, pick)...)
+			e.decideLocked(j, o, store.SourceCancel, now, pick)
 		}
 	}
-	e.applyAll(obs, store.SourceCancel, now, 0)
 }
 
 func removeIfEmpty(path string) {

@@ -156,7 +156,7 @@ func (s *jobState) snapshot(d scheduler.Dialect) Record {
 	r.StartTime, r.FinishTime = fromNanos(s.start), fromNanos(s.finish)
 	if s.rec.Array != nil {
 		a := *s.rec.Array
-		a.Counts, a.FailedIndices, a.Elements = Counts{}, nil, nil
+		a.Counts, a.FailedIndices, a.Elements = Counts{}, nil, []Element{}
 		// A submission the scheduler refused (no job id) has no elements.
 		if r.ID != "" {
 			s.listElements(&a, d, r.StdoutPath, r.StderrPath)

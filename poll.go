@@ -39,9 +39,10 @@ func (e *Executor) Poll(ctx context.Context) error {
 // interrupted submissions and, with adopt, finds the jobs of this
 // job_name_prefix that no process recorded. It returns the jobs it
 // started tracking.
-func (e *Executor) poll(ctx context.Context, adopt bool) (found []*Job, err error) {
+func (e *Executor) poll(ctx context.Context, adopt bool) ([]*Job, error) {
 	q := e.query()
 	own := q.Prefix
+	var finish func(error) // records a shared poll's outcome
 	if e.sharesPolls() {
 		e.mu.Lock()
 		interval := e.pollEvery
@@ -57,19 +58,23 @@ func (e *Executor) poll(ctx context.Context, adopt bool) (found []*Job, err erro
 				return nil, e.readShared(ctx)
 			}
 			// The holder polls for every process: every unfinished job
-			// of the store, under whatever prefix.
-			if _, err := e.Follow(ctx); err != nil {
-				e.log.Warn("job store: following the jobs of other processes", "err", err)
+			// of the store, under whatever prefix (Reconnect has just
+			// restored them).
+			if !adopt {
+				if _, err := e.Follow(ctx); err != nil {
+					e.log.Warn("job store: following the jobs of other processes", "err", err)
+				}
 			}
 			q = e.covering()
-			defer func() {
+			finish = func(err error) {
 				if ferr := e.db.FinishPoll(context.WithoutCancel(ctx), e.sched.Name(), e.process, err); ferr != nil {
 					e.log.Warn("recording the shared poll", "err", ferr)
 				}
-			}()
+			}
 		}
 	}
 	obs, err := e.sched.Poll(ctx, q)
+	var found []*Job
 	var adoptErr error
 	if err == nil {
 		// Interrupted submissions become tracked jobs before the
@@ -81,7 +86,11 @@ func (e *Executor) poll(ctx context.Context, adopt bool) (found []*Job, err erro
 			found = append(found, listed...)
 		}
 	}
-	return found, errors.Join(e.absorb(ctx, obs, err), adoptErr)
+	err = e.absorb(ctx, obs, err)
+	if finish != nil {
+		finish(err)
+	}
+	return found, errors.Join(err, adoptErr)
 }
 
 // query is what every poll asks the scheduler: this executor's jobs (by
@@ -319,8 +328,33 @@ func (e *Executor) vanishLocked(j *Job, now time.Time, seq uint64) {
 		ID: j.id, Status: Failed, Reason: ReasonVanished, FinishTime: now,
 		Detail: fmt.Sprintf("not seen by the scheduler's queue, its accounting or the exit file for %s", e.cfg.ZombieTimeout),
 	}
-	unseen := func(_ int, el *elemState) bool { return el == nil || el.seenPoll != uint32(seq) }
-	e.applyAll(j.st.ending(o, unseen), store.SourceVanished, now, 0)
+	e.decideLocked(j, o, store.SourceVanished, now, func(_ int, el *elemState) bool {
+		return el == nil || el.seenPoll != uint32(seq)
+	})
+}
+
+// decideLocked applies o, a final state the engine decided on (a cancel, a
+// vanish), to job j: to the job itself, or to every element of array j that
+// has not ended and that pick chooses (el is nil for one not held),
+// holding those first; then the array is rolled up once.
+func (e *Executor) decideLocked(j *Job, o scheduler.Observation, src store.Source, now time.Time, pick func(index int, el *elemState) bool) {
+	if j.st.rec.Array == nil {
+		e.commitLocked(j, j.st.apply(&o, src, now, 0), now)
+		return
+	}
+	var picked []int
+	j.st.eachElement(func(index int, el *elemState) {
+		if (el == nil || !el.status.Terminal()) && pick(index, el) {
+			picked = append(picked, index)
+		}
+	})
+	j.st.hold(picked)
+	o.InArray = true
+	for _, index := range picked {
+		o.Index = index
+		e.commitLocked(j, j.st.apply(&o, src, now, 0), now)
+	}
+	e.rollUpLocked(j, now)
 }
 
 // applyAll is how observations change jobs: it applies each to its job's
@@ -334,7 +368,7 @@ func (e *Executor) applyAll(obs []scheduler.Observation, src store.Source, now t
 	// Elements seen for the first time are held in one merge per array.
 	fresh := map[*Job][]int{}
 	for i := range obs {
-		if j := e.jobs[obs[i].ID]; j != nil && obs[i].InArray && j.st.held(obs[i].Index) == nil {
+		if j := e.jobs[obs[i].ID]; j != nil && obs[i].InArray && !j.st.status.Terminal() && j.st.held(obs[i].Index) == nil {
 			fresh[j] = append(fresh[j], obs[i].Index)
 		}
 	}

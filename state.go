@@ -81,9 +81,11 @@ func pendingElement(index int) elemState {
 }
 
 // hold adds the elements of indices (any order, repeats allowed) that are
-// in the array and not held yet, pending, in one merge: a poll that first
-// sees many elements out of order (LSF lists running ones before pending
-// and finished ones) costs one pass, not one insert each.
+// in the array and not held yet, pending. It merges them in place from the
+// back, so that only held elements above the lowest new index move: the
+// usual case, elements first seen in index order, appends; a poll that
+// first sees many elements out of order (LSF lists running elements before
+// pending and finished ones) costs one pass, not one insert each.
 func (s *jobState) hold(indices []int) {
 	var add []int
 	for _, i := range indices {
@@ -98,13 +100,17 @@ func (s *jobState) hold(indices []int) {
 	}
 	slices.Sort(add)
 	add = slices.Compact(add)
-	old := s.elems
-	s.elems = make([]elemState, 0, len(old)+len(add))
-	for len(old) > 0 || len(add) > 0 {
-		if len(add) == 0 || (len(old) > 0 && int(old[0].index) < add[0]) {
-			s.elems, old = append(s.elems, old[0]), old[1:]
+	n := len(s.elems)
+	s.elems = slices.Grow(s.elems, len(add))[:n+len(add)]
+	// k is where the next element from the back goes; old (n) and add
+	// are consumed from their ends.
+	for k, a := len(s.elems)-1, len(add)-1; a >= 0; k-- {
+		if n > 0 && int(s.elems[n-1].index) > add[a] {
+			s.elems[k] = s.elems[n-1]
+			n--
 		} else {
-			s.elems, add = append(s.elems, pendingElement(add[0])), add[1:]
+			s.elems[k] = pendingElement(add[a])
+			a--
 		}
 	}
 }
@@ -267,24 +273,6 @@ func (st *jobState) apply(o *scheduler.Observation, src store.Source, now time.T
 	}
 	ch.elem, ch.elemChanged = i, el.observe(o, src, now)
 	return ch
-}
-
-// ending turns o, a final state the engine decided on (a cancel, a
-// vanish), into the observations that end the job: o itself for a single
-// job; for an array, one for each element that has not ended and that pick
-// chooses (el is nil for an element not held).
-func (st *jobState) ending(o scheduler.Observation, pick func(index int, el *elemState) bool) []scheduler.Observation {
-	if st.rec.Array == nil {
-		return []scheduler.Observation{o}
-	}
-	var obs []scheduler.Observation
-	st.eachElement(func(index int, el *elemState) {
-		if (el == nil || !el.status.Terminal()) && pick(index, el) {
-			o.InArray, o.Index = true, index
-			obs = append(obs, o)
-		}
-	})
-	return obs
 }
 
 // rollUp derives an array's state from its elements and reports whether
