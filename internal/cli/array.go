@@ -88,11 +88,8 @@ func (o *arrayOptions) run(ctx context.Context, argv []string) error {
 		return usageErr("--max-concurrent must be 0 (no limit) or positive")
 	}
 	arr.MaxConcurrent = o.maxConcurrent
-	spec, err := o.res.spec(argv)
+	spec, err := o.res.submission(argv)
 	if err != nil {
-		return err
-	}
-	if err := o.res.checkDirs(); err != nil {
 		return err
 	}
 	ex, err := o.newExecutor()

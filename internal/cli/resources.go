@@ -120,6 +120,16 @@ func (r *resourceFlags) ensureDir(flag, given, dir string) error {
 	return nil
 }
 
+// submission is the spec of a job to submit: spec, once the directories
+// it names exist (checkDirs).
+func (r *resourceFlags) submission(argv []string) (capi.JobSpec, error) {
+	spec, err := r.spec(argv)
+	if err != nil {
+		return spec, err
+	}
+	return spec, r.checkDirs()
+}
+
 // spec builds the job spec; argv is the command after "--".
 func (r *resourceFlags) spec(argv []string) (capi.JobSpec, error) {
 	if len(argv) == 0 {

@@ -48,11 +48,8 @@ func (o *runOptions) run(ctx context.Context, argv []string) error {
 	if ctx == nil {
 		ctx = background()
 	}
-	spec, err := o.res.spec(argv)
+	spec, err := o.res.submission(argv)
 	if err != nil {
-		return err
-	}
-	if err := o.res.checkDirs(); err != nil {
 		return err
 	}
 	ex, err := o.newExecutor()
