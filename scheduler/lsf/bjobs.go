@@ -47,9 +47,7 @@ func (s *Scheduler) Poll(ctx context.Context, q scheduler.Query) ([]scheduler.Ob
 		}
 	}
 	obs, skipped, perr := parseBJobs(res.Stdout, res.Stderr, s.now())
-	if len(skipped) > 0 {
-		s.log.Debug("lsf: skipped lines around bjobs' JSON document", "count", len(skipped), "first", skipped[:min(len(skipped), 3)])
-	}
+	scheduler.LogSkipped(s.log, "lsf: bjobs", skipped)
 	if perr != nil {
 		if err != nil {
 			return nil, fmt.Errorf("%w (%v)", err, perr)
@@ -99,7 +97,7 @@ type bjobsRecord struct {
 func parseBJobs(stdout, stderr []byte, now time.Time) ([]scheduler.Observation, []string, error) {
 	start := documentStart(stdout)
 	if start < 0 {
-		skipped := nonBlankLines(stdout)
+		skipped := scheduler.NonBlankLines(stdout)
 		if onlyNoJobMessages(stderr) || (len(skipped) == 0 && len(bytes.TrimSpace(stderr)) == 0) {
 			return nil, skipped, nil
 		}
@@ -108,11 +106,11 @@ func parseBJobs(stdout, stderr []byte, now time.Time) ([]scheduler.Observation, 
 		}
 		return nil, skipped, fmt.Errorf("bjobs printed no JSON job list (is this LSF 10.1.0.2 or later?); it printed %q", firstLine(stdout))
 	}
-	skipped := nonBlankLines(stdout[:start])
+	skipped := scheduler.NonBlankLines(stdout[:start])
 	end := len(stdout) // not closed: let the decoder say what is wrong
 	if n := objectEnd(stdout[start:]); n > 0 {
 		end = start + n
-		skipped = append(skipped, nonBlankLines(stdout[end:])...)
+		skipped = append(skipped, scheduler.NonBlankLines(stdout[end:])...)
 	}
 	var doc bjobsDoc
 	if n := recordsHint(stdout[start:end]); n > 0 {
@@ -198,17 +196,6 @@ func objectEnd(b []byte) int {
 		}
 	}
 	return -1
-}
-
-// nonBlankLines returns the lines of b that hold more than blanks.
-func nonBlankLines(b []byte) []string {
-	var lines []string
-	for line := range bytes.Lines(b) {
-		if l := bytes.TrimSpace(line); len(l) > 0 {
-			lines = append(lines, string(l))
-		}
-	}
-	return lines
 }
 
 // recordsHint reads the record count from the document's header

@@ -29,9 +29,7 @@ func (s *Scheduler) Poll(ctx context.Context, q scheduler.Query) ([]scheduler.Ob
 		return nil, ctx.Err()
 	}
 	obs, skipped, perr := parseQstat(res.Stdout, q.Prefix, s.loc)
-	if len(skipped) > 0 {
-		s.log.Debug("sge: skipped lines around qstat's XML document", "count", len(skipped), "first", skipped[:min(len(skipped), 3)])
-	}
+	scheduler.LogSkipped(s.log, "sge: qstat", skipped)
 	if perr != nil {
 		if err != nil {
 			return nil, errContext("qstat", err)
@@ -92,9 +90,9 @@ const maxTasks = 1 << 20
 func parseQstat(out []byte, prefix string, loc *time.Location) ([]scheduler.Observation, []string, error) {
 	start := documentStart(out)
 	if start < 0 {
-		return nil, nonBlankLines(out), fmt.Errorf("qstat printed no XML document (no line starts with <?xml or <job_info); it printed %s", quoteStart(out))
+		return nil, scheduler.NonBlankLines(out), fmt.Errorf("qstat printed no XML document (no line starts with <?xml or <job_info); it printed %s", scheduler.QuoteStart(out))
 	}
-	skipped := nonBlankLines(out[:start])
+	skipped := scheduler.NonBlankLines(out[:start])
 	dec := xml.NewDecoder(bytes.NewReader(out[start:]))
 	// Grid Engine declares no encoding; should a build declare latin-1,
 	// names are read byte for byte rather than failing the poll.
@@ -161,7 +159,7 @@ func parseQstat(out []byte, prefix string, loc *time.Location) ([]scheduler.Obse
 			closedRoot = len(stack) == 0
 		}
 	}
-	skipped = append(skipped, nonBlankLines(out[start+int(dec.InputOffset()):])...)
+	skipped = append(skipped, scheduler.NonBlankLines(out[start+int(dec.InputOffset()):])...)
 	return obs, skipped, nil
 }
 
@@ -180,31 +178,6 @@ func documentStart(out []byte) int {
 		off += len(line) + 1
 	}
 	return -1
-}
-
-// nonBlankLines returns the lines of b that hold more than blanks.
-func nonBlankLines(b []byte) []string {
-	var lines []string
-	for line := range bytes.Lines(b) {
-		if l := bytes.TrimSpace(line); len(l) > 0 {
-			lines = append(lines, string(l))
-		}
-	}
-	return lines
-}
-
-// quoteStart quotes the beginning of a command's output for an error
-// message.
-func quoteStart(out []byte) string {
-	out = bytes.TrimSpace(out)
-	if len(out) == 0 {
-		return "nothing"
-	}
-	const keep = 160
-	if len(out) > keep {
-		return fmt.Sprintf("%q…", out[:keep])
-	}
-	return fmt.Sprintf("%q", out)
 }
 
 type taskKey struct {

@@ -3,8 +3,9 @@ package slurm
 import (
 	"bytes"
 	"fmt"
-	"log/slog"
 	"strings"
+
+	"github.com/go-cluster-api/clusterapi/scheduler"
 )
 
 // table is '|'-separated output in a layout capi chose: squeue -O/-o or
@@ -67,7 +68,7 @@ func eachRow(out []byte, t table, fn func(cols []string) error) ([]string, error
 	}
 	if !marked {
 		return skipped, fmt.Errorf("%s printed no header line %q, the mark that its output is the list capi asked for; it printed %s",
-			t.what, strings.Join(t.header, "|"), quoteStart(all))
+			t.what, strings.Join(t.header, "|"), scheduler.QuoteStart(all))
 	}
 	return skipped, nil
 }
@@ -121,28 +122,4 @@ func splitColumns(cols []string, line string, n, nameCol int) ([]string, error) 
 	merged = append(merged, strings.Join(cols[nameCol:nameCol+extra+1], "|"))
 	merged = append(merged, cols[nameCol+extra+1:]...)
 	return merged, nil
-}
-
-// quoteStart quotes the beginning of a command's output for an error
-// message.
-func quoteStart(out []byte) string {
-	out = bytes.TrimSpace(out)
-	if len(out) == 0 {
-		return "nothing"
-	}
-	const keep = 160
-	if len(out) > keep {
-		return fmt.Sprintf("%q…", out[:keep])
-	}
-	return fmt.Sprintf("%q", out)
-}
-
-// logSkipped reports the lines a parse skipped, which are normally a site
-// wrapper's messages; at debug level, because they come with every poll.
-func logSkipped(log *slog.Logger, what string, skipped []string) {
-	if len(skipped) == 0 {
-		return
-	}
-	log.Debug("slurm: skipped lines of "+what+" output that are not rows of capi's layout",
-		"count", len(skipped), "first", skipped[:min(len(skipped), 3)])
 }

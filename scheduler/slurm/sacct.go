@@ -60,7 +60,7 @@ func (s *Scheduler) Account(ctx context.Context, ids []string) ([]scheduler.Obse
 		}
 		s.acct.state.Store(acctOn)
 		got, skipped, err := parseSacct(res.Stdout, sacctFields, s.loc, maxArrayElements-len(obs))
-		logSkipped(s.log, "sacct", skipped)
+		scheduler.LogSkipped(s.log, "slurm: sacct", skipped)
 		if err != nil {
 			return nil, fmt.Errorf("slurm: %w", err)
 		}

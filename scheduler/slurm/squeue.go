@@ -110,7 +110,7 @@ func (s *Scheduler) Poll(ctx context.Context, q scheduler.Query) ([]scheduler.Ob
 		return nil, fmt.Errorf("slurm: listing jobs with squeue failed, nothing can be concluded from this poll: %w", err)
 	}
 	obs, skipped, err := parseSqueue(res.Stdout, l, s.loc, maxArrayElements)
-	logSkipped(s.log, "squeue", skipped)
+	scheduler.LogSkipped(s.log, "slurm: squeue", skipped)
 	if err != nil {
 		return nil, fmt.Errorf("slurm: %w", err)
 	}
