@@ -9,6 +9,8 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -49,4 +51,46 @@ func JSON(t testing.TB, path string, v any) {
 		t.Fatal(err)
 	}
 	Bytes(t, path, buf.Bytes())
+}
+
+// PeerOutputs is the check every scheduler package runs over the outputs
+// other projects recorded, kept in dir (testdata/peer): each file there
+// has a row "| name |" in the index file (which may be in dir itself) and a
+// reading among readings, and each reading has its file. read is called
+// with the path of each file, in a parallel subtest named after it; files
+// ending in .golden.json are the goldens, not outputs.
+func PeerOutputs(t *testing.T, dir, index string, readings []string, read func(t *testing.T, path string)) {
+	t.Helper()
+	rows, err := os.ReadFile(index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := filepath.Glob(filepath.Join(dir, "*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, path := range files {
+		name := filepath.Base(path)
+		if filepath.Clean(path) == filepath.Clean(index) || strings.HasSuffix(name, ".golden.json") {
+			continue
+		}
+		seen[name] = true
+		if !bytes.Contains(rows, []byte("| "+name+" |")) {
+			t.Errorf("%s has no row in %s", path, index)
+		}
+		if !slices.Contains(readings, name) {
+			t.Errorf("%s has no reading", path)
+			continue
+		}
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			read(t, path)
+		})
+	}
+	for _, name := range readings {
+		if !seen[name] {
+			t.Errorf("there is a reading of %s, which is not in %s", name, dir)
+		}
+	}
 }

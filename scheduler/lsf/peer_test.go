@@ -1,14 +1,15 @@
 package lsf
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	gold "github.com/go-cluster-api/clusterapi/internal/golden"
 	"github.com/go-cluster-api/clusterapi/scheduler"
 )
 
@@ -56,35 +57,13 @@ var peerCases = map[string]struct {
 
 func TestPeerOutputs(t *testing.T) {
 	t.Parallel()
-	sources := mustRead(t, "testdata/SOURCES.md")
-	files, err := filepath.Glob("testdata/peer/*")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var seen []string
-	for _, path := range files {
+	gold.PeerOutputs(t, "testdata/peer", "testdata/SOURCES.md", slices.Collect(maps.Keys(peerCases)), func(t *testing.T, path string) {
 		name := filepath.Base(path)
-		seen = append(seen, name)
-		if !bytes.Contains(sources, []byte("| "+name+" |")) {
-			t.Errorf("testdata/peer/%s has no row in testdata/SOURCES.md", name)
-		}
-		c, ok := peerCases[name]
-		if !ok {
-			t.Errorf("testdata/peer/%s has no reading in peerCases", name)
-			continue
-		}
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			got := c.read(t, mustRead(t, path))
-			got.Decision = c.decision
-			golden(t, "peer/"+strings.TrimSuffix(name, filepath.Ext(name))+".json", got)
-		})
-	}
-	for name := range peerCases {
-		if !slices.Contains(seen, name) {
-			t.Errorf("peerCases names %s, which is not in testdata/peer", name)
-		}
-	}
+		c := peerCases[name]
+		got := c.read(t, mustRead(t, path))
+		got.Decision = c.decision
+		golden(t, "peer/"+strings.TrimSuffix(name, filepath.Ext(name))+".json", got)
+	})
 }
 
 func bsubStdout(t *testing.T, data []byte) peerResult {

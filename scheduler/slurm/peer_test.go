@@ -1,9 +1,9 @@
 package slurm
 
 import (
-	"bytes"
 	"context"
 	"errors"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	gold "github.com/go-cluster-api/clusterapi/internal/golden"
 	"github.com/go-cluster-api/clusterapi/scheduler"
 )
 
@@ -109,45 +110,16 @@ var oodTitles = map[string]squeueField{
 
 func TestPeerOutputs(t *testing.T) {
 	t.Parallel()
-	readme, err := os.ReadFile("testdata/peer/README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	files, err := filepath.Glob("testdata/peer/*")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var seen []string
-	for _, path := range files {
-		name := filepath.Base(path)
-		if name == "README.md" || strings.HasSuffix(name, ".golden.json") {
-			continue
+	gold.PeerOutputs(t, "testdata/peer", "testdata/peer/README.md", slices.Collect(maps.Keys(peerCases)), func(t *testing.T, path string) {
+		c := peerCases[filepath.Base(path)]
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
 		}
-		seen = append(seen, name)
-		if !bytes.Contains(readme, []byte("| "+name+" |")) {
-			t.Errorf("testdata/peer/%s is not described in testdata/peer/README.md", name)
-		}
-		c, ok := peerCases[name]
-		if !ok {
-			t.Errorf("testdata/peer/%s has no reading in peerCases", name)
-			continue
-		}
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			data, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got := c.read(t, data)
-			got.Decision = c.decision
-			golden(t, strings.TrimSuffix(path, filepath.Ext(path))+".golden.json", got)
-		})
-	}
-	for name := range peerCases {
-		if !slices.Contains(seen, name) {
-			t.Errorf("peerCases names %s, which is not in testdata/peer", name)
-		}
-	}
+		got := c.read(t, data)
+		got.Decision = c.decision
+		golden(t, strings.TrimSuffix(path, filepath.Ext(path))+".golden.json", got)
+	})
 }
 
 // sacctWithHeader reads rows recorded with --noheader under the header
