@@ -57,9 +57,9 @@ func JSON(t testing.TB, path string, v any) {
 // other projects recorded, kept in dir (testdata/peer): each file there
 // has a row "| name |" in the index file (which may be in dir itself) and a
 // reading among readings, and each reading has its file. read is called
-// with the path of each file, in a parallel subtest named after it; files
-// ending in .golden.json are the goldens, not outputs.
-func PeerOutputs(t *testing.T, dir, index string, readings []string, read func(t *testing.T, path string)) {
+// with the path and the content of each file, in a parallel subtest named
+// after it; files ending in .golden.json are the goldens, not outputs.
+func PeerOutputs(t *testing.T, dir, index string, readings []string, read func(t *testing.T, path string, data []byte)) {
 	t.Helper()
 	rows, err := os.ReadFile(index)
 	if err != nil {
@@ -85,7 +85,11 @@ func PeerOutputs(t *testing.T, dir, index string, readings []string, read func(t
 		}
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			read(t, path)
+			data, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			read(t, path, data)
 		})
 	}
 	for _, name := range readings {

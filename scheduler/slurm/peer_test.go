@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"maps"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -110,12 +109,8 @@ var oodTitles = map[string]squeueField{
 
 func TestPeerOutputs(t *testing.T) {
 	t.Parallel()
-	gold.PeerOutputs(t, "testdata/peer", "testdata/peer/README.md", slices.Collect(maps.Keys(peerCases)), func(t *testing.T, path string) {
+	gold.PeerOutputs(t, "testdata/peer", "testdata/peer/README.md", slices.Collect(maps.Keys(peerCases)), func(t *testing.T, path string, data []byte) {
 		c := peerCases[filepath.Base(path)]
-		data, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
 		got := c.read(t, data)
 		got.Decision = c.decision
 		golden(t, strings.TrimSuffix(path, filepath.Ext(path))+".golden.json", got)
