@@ -72,7 +72,11 @@ type Scheduler struct {
 	// environ is the environment this instance's jobs get (os.Environ;
 	// tests fake another submitter's).
 	environ func() []string
-	closed  bool
+	// closed: Close has begun (no second Close, no role taken again);
+	// stopped: its loop has ended, so that the end of the last element this
+	// instance started may release the journal (the loop reads it until
+	// then).
+	closed, stopped bool
 }
 
 type proc struct {
@@ -430,6 +434,7 @@ func (s *Scheduler) Close() error {
 	<-s.done
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.stopped = true
 	if len(s.mem.places) > 0 && s.lockJournal() == nil {
 		s.sweepCgroups()
 		s.unlockJournal()
@@ -446,7 +451,8 @@ func (s *Scheduler) Close() error {
 }
 
 // releaseLocked closes the owner lock and the journal once the instance is
-// closed and the last element it started has ended. s.mu is held.
+// closed, its loop stopped, and the last element it started has ended.
+// s.mu is held.
 func (s *Scheduler) releaseLocked() {
 	os.Remove(s.sp.ownerPath(s.ownerID))
 	s.owner.Close()
@@ -812,7 +818,7 @@ func (s *Scheduler) wait(p *proc) {
 		s.unlockJournal()
 	}
 	delete(s.running, p.job.ID+"."+p.el)
-	if s.closed && len(s.running) == 0 {
+	if s.stopped && len(s.running) == 0 {
 		s.releaseLocked()
 	}
 	s.unlock()

@@ -939,3 +939,34 @@ func TestJobsGetTheirSubmittersEnvironment(t *testing.T) {
 		t.Errorf("%d environments in the journal, want 2 (one per shell)", strings.Count(string(b), `"ev":"env"`))
 	}
 }
+
+// An instance being closed keeps its journal open until its loop has
+// stopped, even when the last element it started ends in between: the
+// loop may be reading the journal right then. (A CI run of capi array
+// --wait logged "stat .../journal: file already closed".)
+func TestJournalOutlivesTheLoop(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 1)
+	gate := filepath.Join(e.wd, "go")
+	id := e.submit("gated", "while [ ! -e "+gate+" ]; do sleep 0.01; done", nil)
+	waitFor(t, "the job to start", func() bool { return elemOf(e.s, id, "job").started })
+	// The state between Close's first step and its loop's end, held still.
+	e.s.mu.Lock()
+	e.s.closed = true
+	e.s.mu.Unlock()
+	if err := os.WriteFile(gate, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the job's end to be recorded", func() bool {
+		e.s.mu.Lock()
+		defer e.s.mu.Unlock()
+		return len(e.s.running) == 0
+	})
+	e.s.mu.Lock()
+	err := e.s.catchUpLocked() // what the loop does at its next look
+	e.s.closed = false         // so that the cleanup's Close runs in full
+	e.s.mu.Unlock()
+	if err != nil {
+		t.Errorf("the loop of a closing instance cannot read the journal: %v", err)
+	}
+}
