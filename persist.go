@@ -24,19 +24,6 @@ import (
 // storePath is the job store inside the state dir.
 func storePath(stateDir string) string { return filepath.Join(stateDir, "jobs.db") }
 
-// recordLocked hands the writer what changed in job j: its own row
-// (elem < 0) or element elem. e.mu is held.
-func (e *Executor) recordLocked(j *Job, elem int) {
-	if e.w == nil {
-		return
-	}
-	if elem < 0 {
-		e.w.job(j.id, j.st.stored())
-		return
-	}
-	e.w.element(j.id, j.st.elems[elem].stored())
-}
-
 // openStore opens the job store unless the configuration says in_memory.
 func (e *Executor) openStore() error {
 	if e.cfg.InMemory {
@@ -379,7 +366,8 @@ func (e *Executor) List(ctx context.Context, f ListFilter) ([]Record, error) {
 			out = append(out, j.Snapshot())
 			continue
 		}
-		out = append(out, e.storedSnapshot(sr))
+		st := e.stateFromStore(sr)
+		out = append(out, st.snapshot(e.dialect))
 	}
 	if len(f.Statuses) == 0 || slices.Contains(f.Statuses, Unknown) {
 		interrupted, err := e.interruptedSubmits(ctx, f)
@@ -421,7 +409,7 @@ func (e *Executor) interruptedSubmits(ctx context.Context, f ListFilter) ([]Reco
 }
 
 // stateFromStore is the one way from a stored record to the engine's view
-// of a job, for listing it (storedSnapshot) and for following it
+// of a job, for listing it (List) and for following it
 // (trackStored).
 func (e *Executor) stateFromStore(sr store.Record) jobState {
 	st := jobState{rec: e.recordFromStore(sr), phase: phaseOf(sr.JobState)}
@@ -444,12 +432,6 @@ func (e *Executor) stateFromStore(sr store.Record) jobState {
 		}
 	}
 	return st
-}
-
-// storedSnapshot renders a stored record the way a tracked job would be.
-func (e *Executor) storedSnapshot(sr store.Record) Record {
-	st := e.stateFromStore(sr)
-	return st.snapshot(e.dialect)
 }
 
 // Get returns the job with the given id: a tracked one, or one restored

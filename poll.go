@@ -406,11 +406,11 @@ func (e *Executor) rollUpLocked(j *Job, now time.Time) {
 // (through its writer) and, when the job has just ended, its waiters and
 // callbacks.
 func (e *Executor) commitLocked(j *Job, ch change, now time.Time) {
-	if ch.job {
-		e.recordLocked(j, -1)
+	if e.w != nil && ch.job {
+		e.w.job(j.id, j.st.stored())
 	}
-	if ch.elem >= 0 && ch.elemChanged {
-		e.recordLocked(j, ch.elem)
+	if e.w != nil && ch.elem >= 0 && ch.elemChanged {
+		e.w.element(j.id, j.st.elems[ch.elem].stored())
 	}
 	if ch.ended {
 		e.endLocked(j, now)
@@ -428,7 +428,9 @@ func (e *Executor) endLocked(j *Job, now time.Time) {
 	if j.done != nil {
 		close(j.done)
 	}
-	e.recordLocked(j, -1)
+	if e.w != nil {
+		e.w.job(j.id, st.stored())
+	}
 	if len(st.callbacks) == 0 {
 		return
 	}

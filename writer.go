@@ -20,7 +20,8 @@ const flushDelay = 100 * time.Millisecond
 // latest of each until a write commits it, and writes them in batches from
 // its own goroutine, soon after a change, or at once when asked (flush). A
 // batch that fails is put back under what came since: a state is dropped
-// only once it is committed.
+// only once it is committed. A nil writer (in_memory) takes changes and
+// writes nothing.
 type writer struct {
 	db  *store.Store
 	log *slog.Logger
@@ -158,8 +159,6 @@ func (w *writer) loop() {
 		}
 	}
 }
-
-// A nil writer (in_memory) takes changes and writes nothing.
 
 // flush writes everything queued in one transaction. On failure it is all
 // queued again (what came meanwhile is newer and wins), and the error says
