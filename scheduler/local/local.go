@@ -616,6 +616,9 @@ func (s *Scheduler) startLocked(j *jobFile, el string, gpus []int) ([]event, err
 	case claimRunning, claimEnded:
 		s.log.Info("local executor: element was started by a dispatcher that died before recording it", "job", j.ID, "element", el)
 		evs := []event{{Ev: evStart, ID: j.ID, El: el, Run: runPath, GPUs: gpus}}
+		if claim == claimRunning {
+			evs[0].Pid = runSession(runPath) // so that a cancel can stop it
+		}
 		if claim == claimEnded {
 			evs = append(evs, event{Ev: evEnd, ID: j.ID, El: el, End: s.orphanEnd(j, el, runPath, time.Time{}, memRecord{})})
 		}
@@ -1113,11 +1116,15 @@ func (s *Scheduler) Cancel(ctx context.Context, req scheduler.CancelRequest) err
 	if err != nil {
 		return err
 	}
-	for _, v := range victims {
+	for i := range victims {
+		v := &victims[i]
+		if v.pid == 0 {
+			v.pid = runSession(v.run) // recorded by an older version
+		}
 		if v.pid > 0 && locked(v.run) {
 			syscall.Kill(-v.pid, syscall.SIGTERM)
 		} else if v.pid == 0 {
-			s.log.Warn("local executor: cannot signal an element whose start was not recorded", "run", v.run)
+			s.log.Warn("local executor: cannot signal an element whose start was not recorded and whose processes cannot be found", "run", v.run)
 		}
 	}
 	deadline := time.Now().Add(s.grace)

@@ -970,3 +970,79 @@ func TestJournalOutlivesTheLoop(t *testing.T) {
 		t.Errorf("the loop of a closing instance cannot read the journal: %v", err)
 	}
 }
+
+// A dispatcher killed between starting an element and recording its start
+// leaves a running job that no journal line names a process of. The next
+// dispatcher records the start with the job's process group, found from
+// the process that holds the run file, so that a cancel stops it.
+func TestCancelStopsAJobWhoseStartWasNotRecorded(t *testing.T) {
+	t.Parallel()
+	if _, err := os.Stat("/proc/self/fd"); err != nil {
+		t.Skip("no /proc: such a job cannot be found (documented)")
+	}
+	state, wd := t.TempDir(), t.TempDir()
+	w := &script.Writer{}
+	ctx := context.Background()
+	s1, err := New(scheduler.Options{StateDir: state, Slots: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocker, err := submitTo(ctx, s1, w, wd, "blocker", "sleep 0.3", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the blocker to run", func() bool { return locked(runFile(s1, blocker, "job")) })
+	id, err := submitTo(ctx, s1, w, wd, "victim", "true", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// What the dead dispatcher left: the victim's process running in a
+	// session of its own, holding the locked run file, with no start in
+	// the journal.
+	run, err := os.OpenFile(runFile(s1, id, "job"), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Flock(int(run.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		t.Fatal(err)
+	}
+	job := exec.Command("sh", "-c", "sleep 60; exit 7")
+	job.ExtraFiles = []*os.File{run}
+	job.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := job.Start(); err != nil {
+		t.Fatal(err)
+	}
+	run.Close() // the job keeps the lock through its copy
+	ended := make(chan struct{})
+	go func() {
+		job.Wait()
+		close(ended)
+	}()
+	t.Cleanup(func() {
+		syscall.Kill(-job.Process.Pid, syscall.SIGKILL)
+		<-ended
+	})
+	if err := s1.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s2 := openSched(t, state, 1)
+	waitFor(t, "the victim's start to be recorded", func() bool {
+		s2.Poll(ctx, scheduler.Query{})
+		return elemOf(s2, id, "job").started
+	})
+	if pid := pidOf(s2, id, "job"); pid != job.Process.Pid {
+		t.Errorf("start recorded with process group %d, want the job's %d", pid, job.Process.Pid)
+	}
+	if err := s2.Cancel(ctx, scheduler.CancelRequest{Targets: []scheduler.Target{{ID: id}}}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-ended:
+		if ws, ok := job.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() {
+			t.Errorf("the job ended with %v, want killed by the cancel's signal", job.ProcessState)
+		}
+	case <-time.After(30 * time.Second):
+		t.Error("the cancelled job still runs 30 s after the cancel returned")
+	}
+}
