@@ -690,10 +690,12 @@ func TestCrashedSubmitterJobsAreAdopted(t *testing.T) {
 	}
 }
 
-// A dispatcher killed inside its start sequence leaves a run file that no
-// process ever held: the element must run, not be declared failed.
-func TestElementNeverStartedByDeadOwnerRuns(t *testing.T) {
-	t.Parallel()
+// victimBehindBlocker opens a one-slot Scheduler s1 on a new spool (the
+// caller closes it), runs a short blocker job there and submits a victim
+// job running cmd, which waits behind it: the tests then fake what a
+// dispatcher killed while starting the victim leaves behind.
+func victimBehindBlocker(t *testing.T, cmd string) (s1 *Scheduler, state, blocker, victim string) {
+	t.Helper()
 	state, wd := t.TempDir(), t.TempDir()
 	w := &script.Writer{}
 	ctx := context.Background()
@@ -701,15 +703,21 @@ func TestElementNeverStartedByDeadOwnerRuns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	blocker, err := submitTo(ctx, s1, w, wd, "blocker", "sleep 0.3", nil)
-	if err != nil {
+	if blocker, err = submitTo(ctx, s1, w, wd, "blocker", "sleep 0.3", nil); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "the blocker to run", func() bool { return locked(runFile(s1, blocker, "job")) })
-	id, err := submitTo(ctx, s1, w, wd, "victim", "exit 5", nil)
-	if err != nil {
+	if victim, err = submitTo(ctx, s1, w, wd, "victim", cmd, nil); err != nil {
 		t.Fatal(err)
 	}
+	return s1, state, blocker, victim
+}
+
+// A dispatcher killed inside its start sequence leaves a run file that no
+// process ever held: the element must run, not be declared failed.
+func TestElementNeverStartedByDeadOwnerRuns(t *testing.T) {
+	t.Parallel()
+	s1, state, blocker, id := victimBehindBlocker(t, "exit 5")
 	// What a SIGKILL between creating the run file and starting the
 	// process leaves behind.
 	if err := os.WriteFile(runFile(s1, id, "job"), nil, 0o600); err != nil {
@@ -980,22 +988,8 @@ func TestCancelStopsAJobWhoseStartWasNotRecorded(t *testing.T) {
 	if _, err := os.Stat("/proc/self/fd"); err != nil {
 		t.Skip("no /proc: such a job cannot be found (documented)")
 	}
-	state, wd := t.TempDir(), t.TempDir()
-	w := &script.Writer{}
 	ctx := context.Background()
-	s1, err := New(scheduler.Options{StateDir: state, Slots: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	blocker, err := submitTo(ctx, s1, w, wd, "blocker", "sleep 0.3", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, "the blocker to run", func() bool { return locked(runFile(s1, blocker, "job")) })
-	id, err := submitTo(ctx, s1, w, wd, "victim", "true", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s1, state, _, id := victimBehindBlocker(t, "true")
 	// What the dead dispatcher left: the victim's process running in a
 	// session of its own, holding the locked run file, with no start in
 	// the journal.
