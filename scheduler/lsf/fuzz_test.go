@@ -3,12 +3,10 @@ package lsf
 import (
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
-
 	"github.com/go-cluster-api/clusterapi/scheduler"
+	"github.com/go-cluster-api/clusterapi/scheduler/schedtest"
 )
 
 func addFixtures(f *testing.F, glob string) {
@@ -59,33 +57,8 @@ func FuzzBJobsNoise(f *testing.F) {
 	f.Add([]byte(`{"COMMAND":"bjobs","JOBS":1,"RECORDS":[{"JOBID":"7","STAT":"RUN","JOB_NAME":"a}{\"b"}]}`), `} {"COMMAND":"bjobs"`)
 	stderr := []byte("No unfinished job found\n")
 	f.Fuzz(func(t *testing.T, stdout []byte, noise string) {
-		want, wantSkipped, wantErr := parseBJobs(stdout, stderr, testNow)
-		noise = strings.NewReplacer("\n", " ", "\r", " ").Replace(noise)
-		if strings.HasPrefix(strings.TrimLeft(noise, " \t"), "{") {
-			noise = "x" + noise
-		}
-		noisy := noise + "\n" + string(stdout)
-		added := 1
-		if wantErr == nil {
-			noisy += "\n" + noise + "\n"
-			added = 2
-		}
-		if strings.TrimSpace(noise) == "" {
-			added = 0
-		}
-		got, skipped, err := parseBJobs([]byte(noisy), stderr, testNow)
-		if (err == nil) != (wantErr == nil) {
-			t.Fatalf("with noise %q: error %v; without: %v", noise, err, wantErr)
-		}
-		if err != nil {
-			return
-		}
-		if diff := cmp.Diff(want, got); diff != "" {
-			t.Fatalf("noise %q changed the observations (-without +with):\n%s", noise, diff)
-		}
-		if len(skipped) != len(wantSkipped)+added {
-			t.Fatalf("noise %q: %d lines skipped, want %d + %d", noise, len(skipped), len(wantSkipped), added)
-		}
+		parse := func(b []byte) ([]scheduler.Observation, []string, error) { return parseBJobs(b, stderr, testNow) }
+		schedtest.NoiseAroundDocument(t, parse, stdout, noise, "{")
 	})
 }
 

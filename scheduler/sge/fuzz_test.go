@@ -8,9 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
-
 	"github.com/go-cluster-api/clusterapi/scheduler"
+	"github.com/go-cluster-api/clusterapi/scheduler/schedtest"
 )
 
 // seedStdout adds the standard output of every recorded capture in dir,
@@ -49,7 +48,8 @@ func FuzzParseQstat(f *testing.F) {
 	seedStdout(f, "qstat", "Site-specific preamble here.")
 	f.Add([]byte("<job_info><job_info><job_list><JB_job_number>1</JB_job_number><state>qw</state><tasks>1-3:1</tasks></job_list></job_info></job_info>"), "<b>warning</b> & more")
 	f.Fuzz(func(t *testing.T, in []byte, noise string) {
-		obs, skipped, err := parseQstat(in, "", time.UTC)
+		parse := func(b []byte) ([]scheduler.Observation, []string, error) { return parseQstat(b, "", time.UTC) }
+		obs, _, err := parse(in)
 		if err == nil {
 			if len(obs) > maxTasks+1 {
 				t.Fatalf("%d observations, over the bound", len(obs))
@@ -60,42 +60,8 @@ func FuzzParseQstat(f *testing.F) {
 		} else if obs != nil {
 			t.Fatal("observations returned with an error")
 		}
-		checkQstatNoise(t, in, noise, obs, skipped, err)
+		schedtest.NoiseAroundDocument(t, parse, in, noise, "<")
 	})
-}
-
-// checkQstatNoise is the promise to sites that wrap qstat: a line of
-// their own before qstat's output, and after a complete document, changes
-// nothing but the lines skipped. Noise that starts like the document
-// ("<?xml", "<job_info") is not noise, so it gets an "x" in front.
-func checkQstatNoise(t *testing.T, in []byte, noise string, want []scheduler.Observation, wantSkipped []string, wantErr error) {
-	t.Helper()
-	noise = strings.NewReplacer("\n", " ", "\r", " ").Replace(noise)
-	if strings.HasPrefix(strings.TrimLeft(noise, " \t"), "<") {
-		noise = "x" + noise
-	}
-	noisy := noise + "\n" + string(in)
-	added := 1
-	if wantErr == nil {
-		noisy += "\n" + noise + "\n"
-		added = 2
-	}
-	if strings.TrimSpace(noise) == "" {
-		added = 0
-	}
-	got, skipped, err := parseQstat([]byte(noisy), "", time.UTC)
-	if (err == nil) != (wantErr == nil) {
-		t.Fatalf("with noise %q: error %v; without: %v", noise, err, wantErr)
-	}
-	if err != nil {
-		return
-	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Fatalf("noise %q changed the observations (-without +with):\n%s", noise, diff)
-	}
-	if len(skipped) != len(wantSkipped)+added {
-		t.Fatalf("noise %q: %d lines skipped, want %d + %d", noise, len(skipped), len(wantSkipped), added)
-	}
 }
 
 func FuzzParseQacct(f *testing.F) {

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/go-cluster-api/clusterapi/scheduler"
-	"github.com/google/go-cmp/cmp"
+	"github.com/go-cluster-api/clusterapi/scheduler/schedtest"
 )
 
 // fuzzLimit keeps an input like "1-99999999" from allocating gigabytes;
@@ -56,25 +56,11 @@ func withNoise(out []byte, noise string, n int) ([]byte, int) {
 }
 
 // checkNoiseChangesNothing is the promise to sites that wrap squeue and
-// sacct: lines around, between and after the rows change no observation;
-// they are skipped, one by one.
-func checkNoiseChangesNothing(t *testing.T, parse func([]byte) ([]scheduler.Observation, []string, error), data []byte, noise string, n int) {
+// sacct (schedtest.NoiseChangesNothing), with noise between every row.
+func checkNoiseChangesNothing(t *testing.T, parse schedtest.Parse, data []byte, noise string, n int) {
 	t.Helper()
-	want, wantSkipped, wantErr := parse(data)
 	noisy, added := withNoise(data, noise, n)
-	got, gotSkipped, err := parse(noisy)
-	if (err == nil) != (wantErr == nil) {
-		t.Fatalf("with noise %q: error %v; without: %v", noise, err, wantErr)
-	}
-	if err != nil {
-		return
-	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Fatalf("noise %q changed the observations (-without +with):\n%s", noise, diff)
-	}
-	if len(gotSkipped) != len(wantSkipped)+added {
-		t.Fatalf("noise %q: %d lines skipped, want %d + %d", noise, len(gotSkipped), len(wantSkipped), added)
-	}
+	schedtest.NoiseChangesNothing(t, parse, data, noisy, added)
 }
 
 func checkObservations(t *testing.T, obs []scheduler.Observation) {
