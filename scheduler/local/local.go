@@ -1118,7 +1118,7 @@ func (s *Scheduler) Cancel(ctx context.Context, req scheduler.CancelRequest) err
 	}
 	for i := range victims {
 		v := &victims[i]
-		if v.pid == 0 {
+		if v.pid == 0 && locked(v.run) {
 			v.pid = runSession(v.run) // recorded by an older version
 		}
 		if v.pid > 0 && locked(v.run) {

@@ -691,10 +691,11 @@ func TestCrashedSubmitterJobsAreAdopted(t *testing.T) {
 }
 
 // victimBehindBlocker opens a one-slot Scheduler s1 on a new spool (the
-// caller closes it), runs a short blocker job there and submits a victim
-// job running cmd, which waits behind it: the tests then fake what a
-// dispatcher killed while starting the victim leaves behind.
-func victimBehindBlocker(t *testing.T, cmd string) (s1 *Scheduler, state, blocker, victim string) {
+// caller closes it), runs a blocker job there until release is called,
+// and submits a victim job running cmd, which waits behind it: the tests
+// then fake what a dispatcher killed while starting the victim leaves
+// behind.
+func victimBehindBlocker(t *testing.T, cmd string) (s1 *Scheduler, state, blocker, victim string, release func()) {
 	t.Helper()
 	state, wd := t.TempDir(), t.TempDir()
 	w := &script.Writer{}
@@ -703,21 +704,28 @@ func victimBehindBlocker(t *testing.T, cmd string) (s1 *Scheduler, state, blocke
 	if err != nil {
 		t.Fatal(err)
 	}
-	if blocker, err = submitTo(ctx, s1, w, wd, "blocker", "sleep 0.3", nil); err != nil {
+	gate := filepath.Join(wd, "release")
+	if blocker, err = submitTo(ctx, s1, w, wd, "blocker", "while [ ! -e "+gate+" ]; do sleep 0.01; done", nil); err != nil {
 		t.Fatal(err)
 	}
+	release = func() {
+		if err := os.WriteFile(gate, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(release) // a test that fails early must not leave it running
 	waitFor(t, "the blocker to run", func() bool { return locked(runFile(s1, blocker, "job")) })
 	if victim, err = submitTo(ctx, s1, w, wd, "victim", cmd, nil); err != nil {
 		t.Fatal(err)
 	}
-	return s1, state, blocker, victim
+	return s1, state, blocker, victim, release
 }
 
 // A dispatcher killed inside its start sequence leaves a run file that no
 // process ever held: the element must run, not be declared failed.
 func TestElementNeverStartedByDeadOwnerRuns(t *testing.T) {
 	t.Parallel()
-	s1, state, blocker, id := victimBehindBlocker(t, "exit 5")
+	s1, state, blocker, id, release := victimBehindBlocker(t, "exit 5")
 	// What a SIGKILL between creating the run file and starting the
 	// process leaves behind.
 	if err := os.WriteFile(runFile(s1, id, "job"), nil, 0o600); err != nil {
@@ -726,6 +734,7 @@ func TestElementNeverStartedByDeadOwnerRuns(t *testing.T) {
 	if err := s1.Close(); err != nil {
 		t.Fatal(err)
 	}
+	release()
 	s2 := openSched(t, state, 1)
 	got := pollUntilTerminal(t, s2, []string{blocker, id})
 	if o := got[id]; o.Status != scheduler.Failed || !o.HasExit || o.ExitCode != 5 {
@@ -989,7 +998,7 @@ func TestCancelStopsAJobWhoseStartWasNotRecorded(t *testing.T) {
 		t.Skip("no /proc: such a job cannot be found (documented)")
 	}
 	ctx := context.Background()
-	s1, state, _, id := victimBehindBlocker(t, "true")
+	s1, state, _, id, release := victimBehindBlocker(t, "true")
 	// What the dead dispatcher left: the victim's process running in a
 	// session of its own, holding the locked run file, with no start in
 	// the journal.
@@ -1019,6 +1028,7 @@ func TestCancelStopsAJobWhoseStartWasNotRecorded(t *testing.T) {
 	if err := s1.Close(); err != nil {
 		t.Fatal(err)
 	}
+	release()
 
 	s2 := openSched(t, state, 1)
 	waitFor(t, "the victim's start to be recorded", func() bool {
@@ -1026,7 +1036,7 @@ func TestCancelStopsAJobWhoseStartWasNotRecorded(t *testing.T) {
 		return elemOf(s2, id, "job").started
 	})
 	if pid := pidOf(s2, id, "job"); pid != job.Process.Pid {
-		t.Errorf("start recorded with process group %d, want the job's %d", pid, job.Process.Pid)
+		t.Fatalf("start recorded with process group %d, want the job's %d", pid, job.Process.Pid)
 	}
 	if err := s2.Cancel(ctx, scheduler.CancelRequest{Targets: []scheduler.Target{{ID: id}}}); err != nil {
 		t.Fatal(err)
@@ -1038,5 +1048,51 @@ func TestCancelStopsAJobWhoseStartWasNotRecorded(t *testing.T) {
 		}
 	case <-time.After(30 * time.Second):
 		t.Error("the cancelled job still runs 30 s after the cancel returned")
+	}
+}
+
+// runSession takes only what a job is: a session leader of this user whose
+// descriptor 3 is the run file; the oldest, when a job's setsid daemon
+// inherited it. A process that merely has the file open (this one, a
+// look at its lock) or holds it outside a session of its own is never
+// taken: a cancel would signal it.
+func TestRunSessionTakesOnlyTheJob(t *testing.T) {
+	t.Parallel()
+	if _, err := os.Stat("/proc/self/fd"); err != nil {
+		t.Skip("no /proc")
+	}
+	dir := t.TempDir()
+	run, err := os.Create(filepath.Join(dir, "run"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer run.Close() // open here too, as a look at its lock has it
+	other, err := os.Create(filepath.Join(dir, "other"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	start := func(fd3 *os.File, session bool) *exec.Cmd {
+		cmd := exec.Command("sleep", "60")
+		cmd.ExtraFiles = []*os.File{fd3}
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: session}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			cmd.Process.Kill()
+			cmd.Wait()
+		})
+		return cmd
+	}
+	start(run, false)  // holds it, in this session
+	start(other, true) // a session of its own, another file
+	if got := runSession(run.Name()); got != 0 {
+		t.Fatalf("no job holds the run file, runSession = %d", got)
+	}
+	job := start(run, true)
+	start(run, true) // a daemon the job started, later
+	if got := runSession(run.Name()); got != job.Process.Pid {
+		t.Errorf("runSession = %d, want the job's session %d", got, job.Process.Pid)
 	}
 }
