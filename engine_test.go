@@ -1372,3 +1372,37 @@ func TestNotifiedElementsCostLinearSpace(t *testing.T) {
 		t.Errorf("%d bytes allocated per notified element, want a few hundred at most", perElement)
 	}
 }
+
+// An array whose elements run is running in the store too, not only when
+// rolled up on reading: listings filter on the stored status (capi status
+// --status running listed no running array).
+func TestRunningArrayIsListedAsRunning(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	f := newFake()
+	e, err := New(Config{StateDir: dir}, &Options{Scheduler: f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	j, err := e.SubmitArray(context.Background(), spec(dir, "arr", "true"), Array{First: 1, Last: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.setStatus(j.ID(), 2, Running, 0)
+	mustPoll(t, e)
+	running, err := e.List(context.Background(), ListFilter{Statuses: []Status{Running}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(running) != 1 || running[0].ID != j.ID() {
+		t.Errorf("running jobs listed: %d, want the array %s (in memory it is %s)", len(running), j.ID(), j.Snapshot().Status)
+	}
+	pending, err := e.List(context.Background(), ListFilter{Statuses: []Status{Pending}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pending) != 0 {
+		t.Errorf("pending jobs listed: %+v, want none", pending)
+	}
+}

@@ -395,11 +395,13 @@ func (e *Executor) applyAll(obs []scheduler.Observation, src store.Source, now t
 }
 
 // rollUpLocked derives an array's state from its elements (see
-// jobState.rollUp) and ends the job if that is final.
+// jobState.rollUp) and ends the job if that is final. A roll-up that
+// changed the array's own state is written like any other change of its
+// row: listings filter on it (capi status --status running).
 func (e *Executor) rollUpLocked(j *Job, now time.Time) {
-	if j.st.rollUp() {
-		e.endLocked(j, now)
-	}
+	before := j.st.phase
+	ended := j.st.rollUp()
+	e.commitLocked(j, change{job: j.st.phase != before, elem: -1, ended: ended}, now)
 }
 
 // commitLocked hands what changed in j to those who consume it: the store
