@@ -108,7 +108,11 @@ func checkStatus(t *testing.T, o scheduler.Observation) {
 		if !o.FinishTime.IsZero() && o.Status != scheduler.Unknown {
 			t.Fatalf("non-terminal %s has a finish time", o.Status)
 		}
-	case scheduler.Done, scheduler.Failed, scheduler.Killed:
+	case scheduler.Done:
+		if o.Reason != scheduler.ReasonNone || !o.HasExit || o.ExitCode != 0 {
+			t.Fatalf("done with reason %q, exit %d (has %v); want no reason and exit 0, as on every scheduler", o.Reason, o.ExitCode, o.HasExit)
+		}
+	case scheduler.Failed, scheduler.Killed:
 		if o.Reason == scheduler.ReasonNone {
 			t.Fatalf("terminal %s without a reason", o.Status)
 		}

@@ -24,8 +24,9 @@ func classify(o *scheduler.Observation, stat, exitReason, pendReason string, cod
 		o.Status = scheduler.Running
 	case "DONE", "PDONE", "POST_DONE":
 		// PDONE/POST_DONE: done, and the post-execution command succeeded.
+		// No reason, as a done job has on every scheduler: it ended as
+		// it should.
 		o.Status = scheduler.Done
-		o.Reason = scheduler.ReasonExitCode
 		o.ExitCode, o.HasExit = 0, true
 	case "POST_ERR":
 		// The job itself ended, but the site's post-execution command
