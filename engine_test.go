@@ -192,7 +192,7 @@ func TestPollUpdatesRecord(t *testing.T) {
 	e := newTestExecutor(t, f, Config{})
 	defer e.Close()
 	j := mustSubmit(t, e, spec(t.TempDir(), "a", "true"))
-	start := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+	start := j.Snapshot().SubmitTime.Add(5 * time.Second) // a start the scheduler reports, after the submission
 	f.set(j.ID(), scheduler.Observation{Name: "a", Status: Running, Host: "node7", StartTime: start})
 	mustPoll(t, e)
 	r := j.Snapshot()
@@ -1084,8 +1084,9 @@ func TestReconnectNeedsPrefix(t *testing.T) {
 
 // recordingHandler keeps the messages logged through it.
 type recordingHandler struct {
-	mu   sync.Mutex
-	msgs []string
+	mu       sync.Mutex
+	msgs     []string
+	warnings []string // messages at warning level and above
 }
 
 func (h *recordingHandler) Enabled(context.Context, slog.Level) bool { return true }
@@ -1095,6 +1096,9 @@ func (h *recordingHandler) Handle(_ context.Context, r slog.Record) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.msgs = append(h.msgs, r.Message)
+	if r.Level >= slog.LevelWarn {
+		h.warnings = append(h.warnings, r.Message)
+	}
 	return nil
 }
 

@@ -154,8 +154,13 @@ type phase struct {
 // anything the store keeps changed. A final phase never changes again.
 // Unknown is applied too: it says the scheduler has lost track of the job
 // for now (LSF UNKWN), in its own words, until it reports a known state
-// again.
-func (p *phase) observe(o *scheduler.Observation, src store.Source, now time.Time) bool {
+// again. Times never contradict each other: a start before the job's
+// submission (submitted, unix ns; 0 if unknown) is taken as the
+// submission, and an end before the start as the start. LSF's bjobs gives
+// minutes only ("Nov 29 17:47"), so a job capi submitted at 17:47:27
+// would otherwise have run before it was submitted, and one that ran for
+// twenty seconds, for none.
+func (p *phase) observe(o *scheduler.Observation, src store.Source, now time.Time, submitted int64) bool {
 	if p.status.Terminal() {
 		return false
 	}
@@ -181,6 +186,12 @@ func (p *phase) observe(o *scheduler.Observation, src store.Source, now time.Tim
 		if p.finish == 0 {
 			p.finish = now.UnixNano()
 		}
+	}
+	if p.start != 0 && p.start < submitted {
+		p.start = submitted
+	}
+	if p.finish != 0 && p.finish < p.start {
+		p.finish = p.start
 	}
 	return *p != before
 }
@@ -253,7 +264,7 @@ func (st *jobState) apply(o *scheduler.Observation, src store.Source, now time.T
 		if st.rec.SubmitTime.IsZero() {
 			st.rec.SubmitTime = o.SubmitTime
 		}
-		ch.job = st.observe(o, src, now)
+		ch.job = st.observe(o, src, now, toNanos(st.rec.SubmitTime))
 		ch.ended = st.status.Terminal()
 		return ch
 	}
@@ -271,7 +282,7 @@ func (st *jobState) apply(o *scheduler.Observation, src store.Source, now time.T
 	if el.status.Terminal() {
 		return ch
 	}
-	ch.elem, ch.elemChanged = i, el.observe(o, src, now)
+	ch.elem, ch.elemChanged = i, el.observe(o, src, now, toNanos(st.rec.SubmitTime))
 	return ch
 }
 

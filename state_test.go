@@ -91,3 +91,33 @@ func TestElementsHeldInOrder(t *testing.T) {
 		t.Errorf("array of 10 with one done and one running: %s, want running", st.status)
 	}
 }
+
+// Times never contradict each other: LSF gives minutes only, so a start
+// it reports can precede capi's own record of the submission, and an end
+// the start; they are taken as the submission and the start.
+func TestTimesNeverContradictEachOther(t *testing.T) {
+	t.Parallel()
+	submitted := time.Date(2026, 11, 29, 17, 47, 27, 0, time.UTC)
+	minute := time.Date(2026, 11, 29, 17, 47, 0, 0, time.UTC)
+	now := submitted.Add(40 * time.Second)
+	st := jobState{rec: Record{ID: "1", SubmitTime: submitted}, phase: phase{status: Pending}}
+	st.apply(&scheduler.Observation{ID: "1", Status: Running, StartTime: minute}, store.SourceScheduler, now, 1)
+	if got := fromNanos(st.start); !got.Equal(submitted) {
+		t.Errorf("start %s reported as %s, before the submission at %s: want the submission", got, minute, submitted)
+	}
+	st.apply(&scheduler.Observation{ID: "1", Status: Done, HasExit: true, StartTime: minute, FinishTime: minute}, store.SourceScheduler, now, 2)
+	if s, f := fromNanos(st.start), fromNanos(st.finish); !s.Equal(submitted) || !f.Equal(submitted) {
+		t.Errorf("start %s, finish %s; want both at the submission %s, not before it", s, f, submitted)
+	}
+	arr := jobState{rec: Record{ID: "2", SubmitTime: submitted, Array: &ArrayRecord{First: 1, Last: 1}}, phase: phase{status: Pending}}
+	arr.apply(&scheduler.Observation{ID: "2", InArray: true, Index: 1, Status: Running, StartTime: minute}, store.SourceScheduler, now, 1)
+	if el := arr.held(1); el == nil || !fromNanos(el.start).Equal(submitted) {
+		t.Errorf("element %+v, want its start at the submission", el)
+	}
+	late := submitted.Add(10 * time.Second)
+	st = jobState{rec: Record{ID: "3", SubmitTime: submitted}, phase: phase{status: Pending}}
+	st.apply(&scheduler.Observation{ID: "3", Status: Running, StartTime: late}, store.SourceScheduler, now, 1)
+	if got := fromNanos(st.start); !got.Equal(late) {
+		t.Errorf("a start after the submission changed: %s, want %s", got, late)
+	}
+}
