@@ -141,6 +141,15 @@ func (e *Executor) usable(ctx context.Context) error {
 	return ctx.Err()
 }
 
+// warn logs a step that could not be done, unless ctx has ended: a poll
+// abandoned on the way out (a Monitor stopped as its command ends) leaves
+// nothing to report, and the next poll does the step again.
+func (e *Executor) warn(ctx context.Context, msg string, args ...any) {
+	if ctx.Err() == nil {
+		e.log.Warn(msg, args...)
+	}
+}
+
 // Config returns the executor's configuration with defaults filled in.
 func (e *Executor) Config() Config { return e.cfg }
 
@@ -485,7 +494,7 @@ func (e *Executor) submitWithRetry(ctx context.Context, sj *scheduler.Job) (stri
 		}
 		id, found, ferr := e.findSubmitted(ctx, sj.Name, sj.Token)
 		if ferr != nil {
-			e.log.Warn("could not check for a job created by the failed submit", "job", sj.Name, "err", ferr)
+			e.warn(ctx, "could not check for a job created by the failed submit", "job", sj.Name, "err", ferr)
 			return "", fmt.Errorf("submit %s failed (%w) and the scheduler could not be asked whether the job exists (%v); not resubmitting, to avoid a duplicate — check the queue: %w", sj.Name, err, ferr, errAmbiguousSubmit)
 		}
 		if found {
@@ -529,7 +538,7 @@ func (e *Executor) knownIDs(ctx context.Context, obs []scheduler.Observation, na
 	}
 	known, err := e.db.Known(ctx, e.sched.Name(), ids)
 	if err != nil {
-		e.log.Warn("job store: looking up jobs of the same name", "err", err)
+		e.warn(ctx, "job store: looking up jobs of the same name", "err", err)
 	}
 	return known
 }

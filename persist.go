@@ -108,7 +108,7 @@ func (e *Executor) settleSubmits(ctx context.Context, obs []scheduler.Observatio
 	}
 	pending, err := e.db.PendingSubmits(ctx)
 	if err != nil {
-		e.log.Warn("job store: reading interrupted submissions", "err", err)
+		e.warn(ctx, "job store: reading interrupted submissions", "err", err)
 		return nil
 	}
 	host, _ := os.Hostname()
@@ -150,7 +150,7 @@ func (e *Executor) settleSubmits(ctx context.Context, obs []scheduler.Observatio
 		}
 		var err error
 		if indexed, err = idx.SubmittedAs(ctx, tokens); err != nil {
-			e.log.Warn("cannot settle interrupted submissions yet", "err", err)
+			e.warn(ctx, "cannot settle interrupted submissions yet", "err", err)
 			return adopted
 		}
 	}
@@ -160,7 +160,7 @@ func (e *Executor) settleSubmits(ctx context.Context, obs []scheduler.Observatio
 			continue
 		}
 		if err := e.db.FailSubmit(ctx, p.Token, "the submitting process ended before the scheduler confirmed the job, and the scheduler has no job of this name"); err != nil {
-			e.log.Warn("recording a lost submission", "name", p.Name, "err", err)
+			e.warn(ctx, "recording a lost submission", "name", p.Name, "err", err)
 		}
 	}
 	return adopted
@@ -170,7 +170,7 @@ func (e *Executor) settleSubmits(ctx context.Context, obs []scheduler.Observatio
 // tracks the job, adding it to adopted.
 func (e *Executor) adoptSubmit(ctx context.Context, p store.Record, id string, now time.Time, adopted []*Job) []*Job {
 	if err := e.db.CompleteSubmit(ctx, p.Token, id); err != nil {
-		e.log.Warn("recording an adopted submission", "name", p.Name, "err", err)
+		e.warn(ctx, "recording an adopted submission", "name", p.Name, "err", err)
 		return adopted
 	}
 	if sr, err := e.db.Get(ctx, store.Key{Scheduler: p.Scheduler, JobID: id}); err == nil {
@@ -248,7 +248,7 @@ func (e *Executor) follow(ctx context.Context, statuses []scheduler.Status) ([]*
 	}
 	if len(purge) > 0 {
 		if err := e.db.MarkPurged(ctx, purge); err != nil {
-			e.log.Warn("marking old jobs purged", "err", err)
+			e.warn(ctx, "marking old jobs purged", "err", err)
 		}
 	}
 	return followed, nil
@@ -347,7 +347,7 @@ func (e *Executor) List(ctx context.Context, f ListFilter) ([]Record, error) {
 		return out, nil
 	}
 	if err := e.w.flush(ctx); err != nil {
-		e.log.Warn("listing without the latest states", "err", err)
+		e.warn(ctx, "listing without the latest states", "err", err)
 	}
 	recs, err := e.db.List(ctx, store.Filter{Scheduler: e.sched.Name(), Statuses: f.Statuses, Name: f.Name,
 		Since: f.Since, IncludePurged: f.IncludePurged, Limit: f.Limit, WithElements: true})

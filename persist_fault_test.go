@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"testing"
 	"time"
@@ -313,5 +314,35 @@ func TestTornArrayInTheStoreIsHealed(t *testing.T) {
 	defer db.Close()
 	if sr, err := db.Get(ctx, store.Key{Scheduler: "fake", JobID: "7"}); err != nil || sr.Status != Done {
 		t.Errorf("the array's row after the restore: %s (%v), want done", sr.Status, err)
+	}
+}
+
+// A poll whose caller gives up while it runs (a Monitor stopped as its
+// command ends) warns of nothing: the store reads and writes it could not
+// do are done by the next poll. capi array --wait printed "warning: job
+// store: reading interrupted submissions: ... context canceled" on Ctrl-C.
+func TestAbandonedPollWarnsOfNothing(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	f := newFake()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	h := &recordingHandler{}
+	e, err := New(Config{StateDir: dir}, &Options{Scheduler: f, Logger: slog.New(h)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	j := mustSubmit(t, e, spec(dir, "one", "true"))
+	f.set(j.ID(), scheduler.Observation{Name: j.Snapshot().Name, Status: Running})
+	f.pollErr = func(int) error {
+		cancel() // the status command answers; its caller has gone meanwhile
+		return nil
+	}
+	e.Poll(ctx)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.warnings) > 0 {
+		t.Errorf("an abandoned poll warned: %q", h.warnings)
 	}
 }

@@ -49,7 +49,7 @@ func (e *Executor) poll(ctx context.Context, adopt bool) ([]*Job, error) {
 		e.mu.Unlock()
 		d, cerr := e.db.ClaimPoll(ctx, e.pollClaim(interval), leaseFor)
 		if cerr != nil {
-			e.log.Warn("shared polling unavailable; polling alone", "err", cerr)
+			e.warn(ctx, "shared polling unavailable; polling alone", "err", cerr)
 		} else {
 			e.mu.Lock()
 			e.shared = d
@@ -62,7 +62,7 @@ func (e *Executor) poll(ctx context.Context, adopt bool) ([]*Job, error) {
 			// restored them).
 			if !adopt {
 				if _, err := e.Follow(ctx); err != nil {
-					e.log.Warn("job store: following the jobs of other processes", "err", err)
+					e.warn(ctx, "job store: following the jobs of other processes", "err", err)
 				}
 			}
 			q = e.covering()
@@ -123,7 +123,7 @@ func (e *Executor) absorb(ctx context.Context, obs []scheduler.Observation, err 
 	e.mu.Unlock()
 
 	if err := e.learn(ctx, unfinished, now, seq, false); err != nil {
-		e.log.Warn("could not learn what other processes recorded", "err", err)
+		e.warn(ctx, "could not learn what other processes recorded", "err", err)
 	}
 
 	e.mu.Lock()
@@ -134,12 +134,15 @@ func (e *Executor) absorb(ctx context.Context, obs []scheduler.Observation, err 
 	if acc, ok := e.sched.(scheduler.Accountant); ok && len(missing) > 0 {
 		aobs, err := acc.Account(ctx, jobIDs(missing))
 		e.mu.Lock()
-		if err != nil {
+		switch {
+		case err != nil && ctx.Err() != nil:
+			sourcesOK = false // abandoned, not an outage
+		case err != nil:
 			sourcesOK = false
 			if failures, ok := e.acctOutage.failed(now); ok {
 				e.log.Warn("accounting lookup failed; not counting these polls towards zombie time", "err", err, "failures", failures)
 			}
-		} else {
+		default:
 			if failures := e.acctOutage.recovered(); failures > 0 {
 				e.log.Info("accounting answering again", "failed_lookups", failures)
 			}
@@ -184,7 +187,7 @@ func (e *Executor) absorb(ctx context.Context, obs []scheduler.Observation, err 
 	err = e.w.flush(context.WithoutCancel(ctx))
 	if len(purged) > 0 && e.db != nil {
 		if perr := e.db.MarkPurged(ctx, purged); perr != nil {
-			e.log.Warn("job store: marking purged jobs", "err", perr)
+			e.warn(ctx, "job store: marking purged jobs", "err", perr)
 		}
 	}
 	if err != nil {
