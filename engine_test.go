@@ -1150,10 +1150,7 @@ func TestElementMaxMem(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	f := newFake()
-	e, err := New(Config{StateDir: dir}, &Options{Scheduler: f})
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := openWithStore(t, f, dir)
 	j, err := e.SubmitArray(context.Background(), spec(dir, "m", "true"), Array{First: 1, Last: 2})
 	if err != nil {
 		t.Fatal(err)
@@ -1172,10 +1169,7 @@ func TestElementMaxMem(t *testing.T) {
 	if err := e.Close(); err != nil {
 		t.Fatal(err)
 	}
-	e2, err := New(Config{StateDir: dir}, &Options{Scheduler: f})
-	if err != nil {
-		t.Fatal(err)
-	}
+	e2 := openWithStore(t, f, dir)
 	defer e2.Close()
 	r, err := e2.Get(context.Background(), j.ID())
 	if err != nil {
@@ -1239,10 +1233,7 @@ func TestRefusedArrayHasNoElements(t *testing.T) {
 	f.submitFn = func(int, *scheduler.Job) (string, error) {
 		return "", &SubmitError{Scheduler: "fake", Output: "Job array index too large. Job not submitted."}
 	}
-	e, err := New(Config{StateDir: dir}, &Options{Scheduler: f})
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := openWithStore(t, f, dir)
 	defer e.Close()
 	if _, err := e.SubmitArray(context.Background(), spec(dir, "huge", "true"), Array{First: 1, Last: 2_000_000}); err == nil {
 		t.Fatal("the scheduler refused the array, Submit did not say so")
@@ -1269,10 +1260,7 @@ func TestRefusedArrayHasNoElements(t *testing.T) {
 func TestTrackingATrackedJobKeepsItsHandle(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	e, err := New(Config{StateDir: dir}, &Options{Scheduler: newFake()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := openWithStore(t, newFake(), dir)
 	defer e.Close()
 	j := mustSubmit(t, e, spec(dir, "one", "true"))
 	if err := e.w.flush(context.Background()); err != nil {
@@ -1298,10 +1286,7 @@ func TestArrayIsHeldAsItsRange(t *testing.T) {
 	f := newFake()
 	f.submitFn = func(int, *scheduler.Job) (string, error) { return "77", nil }
 	open := func() *Executor {
-		e, err := New(Config{StateDir: dir}, &Options{Scheduler: f})
-		if err != nil {
-			t.Fatal(err)
-		}
+		e := openWithStore(t, f, dir)
 		return e
 	}
 	held := func(e *Executor, j *Job) int {
@@ -1384,10 +1369,7 @@ func TestRunningArrayIsListedAsRunning(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	f := newFake()
-	e, err := New(Config{StateDir: dir}, &Options{Scheduler: f})
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := openWithStore(t, f, dir)
 	defer e.Close()
 	j, err := e.SubmitArray(context.Background(), spec(dir, "arr", "true"), Array{First: 1, Last: 3})
 	if err != nil {

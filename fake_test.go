@@ -269,6 +269,18 @@ func newTestExecutor(t *testing.T, s scheduler.Scheduler, cfg Config) *Executor 
 	return e
 }
 
+// openWithStore opens an executor over f with its job store in dir (the
+// caller closes it): the tests of what the store keeps and of several
+// processes sharing it.
+func openWithStore(t *testing.T, f scheduler.Scheduler, dir string) *Executor {
+	t.Helper()
+	e, err := New(Config{StateDir: dir}, &Options{Scheduler: f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
 // spec is a job spec running cmd in dir.
 func spec(dir, name, cmd string) JobSpec {
 	return JobSpec{Name: name, Command: cmd, Resources: Resources{WorkDir: dir}}

@@ -27,10 +27,7 @@ func TestStoreWriteFailuresLoseNothing(t *testing.T) {
 			t.Parallel()
 			dir := t.TempDir()
 			f := newFake()
-			e, err := New(Config{StateDir: dir}, &Options{Scheduler: f})
-			if err != nil {
-				t.Fatal(err)
-			}
+			e := openWithStore(t, f, dir)
 			writes := 0
 			e.w.setFault(func() error {
 				writes++
@@ -73,10 +70,7 @@ func TestStoreWriteFailuresLoseNothing(t *testing.T) {
 				t.Skipf("only %d writes in this sequence", writes)
 			}
 
-			again, err := New(Config{StateDir: dir}, &Options{Scheduler: f})
-			if err != nil {
-				t.Fatal(err)
-			}
+			again := openWithStore(t, f, dir)
 			defer again.Close()
 			for id, w := range want {
 				j, err := again.Get(context.Background(), id)
@@ -96,10 +90,7 @@ func TestCloseReportsAFailedLastWrite(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	f := newFake()
-	e, err := New(Config{StateDir: dir}, &Options{Scheduler: f})
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := openWithStore(t, f, dir)
 	j := mustSubmit(t, e, spec(dir, "one", "true"))
 	e.w.setFault(func() error { return errors.New("injected: disk full") })
 	f.setStatus(j.ID(), 0, Done, 0)
@@ -173,10 +164,7 @@ func TestAnotherProcessCancelIsLearnt(t *testing.T) {
 	}
 
 	// And the store keeps B's record.
-	c, err := New(Config{StateDir: dir}, &Options{Scheduler: f})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := openWithStore(t, f, dir)
 	defer c.Close()
 	recs, err := c.List(context.Background(), ListFilter{Name: "held"})
 	if err != nil || len(recs) != 1 || recs[0].Status != Killed || recs[0].Reason != ReasonCancelled {
@@ -215,10 +203,7 @@ func TestInterruptedSubmissionOfAForgottenJobIsAdopted(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	f := &forgetful{fakeSched: newFake(), tokens: map[string]string{}}
-	e, err := New(Config{StateDir: dir}, &Options{Scheduler: f})
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := openWithStore(t, f, dir)
 	defer e.Close()
 	ctx := context.Background()
 	p, err := e.prepare(spec(dir, "forgotten", "true"), nil, e.writer.Reserve)
@@ -291,10 +276,7 @@ func TestTornArrayInTheStoreIsHealed(t *testing.T) {
 	}
 	db.Close()
 
-	e, err := New(Config{StateDir: dir}, &Options{Scheduler: newFake()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := openWithStore(t, newFake(), dir)
 	j, err := e.Get(ctx, "7")
 	if err != nil {
 		t.Fatal(err)
