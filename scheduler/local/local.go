@@ -986,12 +986,6 @@ func (s *Scheduler) settleOrphans() {
 		j *bookJob
 		i int
 	}
-	unrecorded := func(e *elem, key string) bool {
-		if e.owner == s.ownerID {
-			return s.running[key] == nil
-		}
-		return e.owner == "" || !locked(s.sp.ownerPath(e.owner))
-	}
 	var found []orphan
 	for _, j := range s.book.order {
 		if j.running == 0 {
@@ -999,9 +993,18 @@ func (s *Scheduler) settleOrphans() {
 		}
 		for i := range j.els {
 			e := &j.els[i]
-			// The run file's lock first: it is held while the element
-			// runs, the common case, and settles the question alone.
-			if e.running() && !locked(e.run) && unrecorded(e, j.job.ID+"."+j.job.el(i)) {
+			if !e.running() {
+				continue
+			}
+			// An element this instance waits on is its wait's to record:
+			// no file need be looked at. Of the others, the run file's
+			// lock first: it is held while the element runs, the common
+			// case, and settles the question alone.
+			own := e.owner == s.ownerID
+			if own && s.running[j.job.ID+"."+j.job.el(i)] != nil {
+				continue
+			}
+			if !locked(e.run) && (own || e.owner == "" || !locked(s.sp.ownerPath(e.owner))) {
 				found = append(found, orphan{j, i})
 			}
 		}
