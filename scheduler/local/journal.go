@@ -502,6 +502,20 @@ func (s spool) openJournal() (*os.File, error) {
 	return f, nil
 }
 
+// lockedFile opens (creating) the file at path and takes an exclusive
+// lock on it; closing the file releases the lock.
+func lockedFile(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := flock(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
 // flock takes an exclusive lock on f, retrying on EINTR.
 func flock(f *os.File) error {
 	for {

@@ -28,21 +28,12 @@ func importV1(sp spool) error {
 	// The old layout's own lock keeps an older capi still running from
 	// changing it meanwhile; the journal's keeps other processes of this
 	// one from importing twice.
-	old, err := os.OpenFile(filepath.Join(sp.dir, "lock"), os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return fmt.Errorf("local executor: import the old spool: %w", err)
-	}
-	defer old.Close()
-	if err := flock(old); err != nil {
-		return fmt.Errorf("local executor: import the old spool: %w", err)
-	}
-	lockf, err := sp.openLock()
-	if err != nil {
-		return err
-	}
-	defer lockf.Close()
-	if err := flock(lockf); err != nil {
-		return fmt.Errorf("local executor: import the old spool: %w", err)
+	for _, path := range []string{filepath.Join(sp.dir, "lock"), sp.lockPath()} {
+		f, err := lockedFile(path)
+		if err != nil {
+			return fmt.Errorf("local executor: import the old spool: %w", err)
+		}
+		defer f.Close()
 	}
 	j, err := sp.openJournal()
 	if err != nil {
