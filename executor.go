@@ -435,17 +435,20 @@ func (e *Executor) track(rec Record) *Job {
 	st := jobState{rec: rec, phase: phase{status: Pending}}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return e.trackLocked(st, time.Now())
+	j, _ := e.trackLocked(st, time.Now())
+	return j
 }
 
 // trackLocked registers a job in state st and applies the notifications
 // that arrived before it was registered; a job that has ended already ends
-// (waiters released, callbacks due).
-func (e *Executor) trackLocked(st jobState, now time.Time) *Job {
+// (waiters released, callbacks due). A job tracked meanwhile (a concurrent
+// poll adopted it) keeps its handle and its state, which is newer:
+// tracked says so.
+func (e *Executor) trackLocked(st jobState, now time.Time) (j *Job, tracked bool) {
 	if j := e.jobs[st.rec.ID]; j != nil {
-		return j // tracked meanwhile (a concurrent poll adopted it): one handle per job
+		return j, true
 	}
-	j := &Job{e: e, id: st.rec.ID, st: st}
+	j = &Job{e: e, id: st.rec.ID, st: st}
 	e.jobs[j.id] = j
 	if j.st.status.Terminal() {
 		e.endLocked(j, now)
@@ -454,7 +457,7 @@ func (e *Executor) trackLocked(st jobState, now time.Time) *Job {
 		e.applyAll(n.obs, store.SourceScheduler, now, 0)
 		delete(e.early, j.id)
 	}
-	return j
+	return j, false
 }
 
 // earlyNotes holds notifications about a job id not tracked yet: a local

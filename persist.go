@@ -296,10 +296,10 @@ func (e *Executor) trackStored(sr store.Record, now time.Time) *Job {
 	healed := st.status != sr.Status
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if j := e.jobs[sr.JobID]; j != nil {
-		return j // tracked meanwhile: its state is newer than the store's
+	j, tracked := e.trackLocked(st, now)
+	if tracked {
+		return j
 	}
-	j := e.trackLocked(st, now)
 	if j.st.status.Terminal() && !sr.FinishTime.IsZero() {
 		j.st.endedAt = sr.FinishTime
 	}
