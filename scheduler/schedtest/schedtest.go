@@ -9,7 +9,8 @@
 //
 // It checks: a submitted job is listed by Poll, with the query's prefix and
 // without one, and not under another prefix; it ends with its exit code, as
-// the queue, the accounting or the exit file tell; an array is one
+// the queue, the accounting or the exit file tell (done with no reason,
+// failed with reason exit_code); an array is one
 // observation per element; cancelling a job that ended is not an error;
 // accounting answers only for jobs it knows.
 package schedtest
@@ -48,8 +49,8 @@ func Run(t *testing.T, tg Target) {
 		j := c.job("exit3", "exit 3", nil)
 		id := c.submit(j)
 		o := c.final(id, j, 0, false)
-		if o.Status != scheduler.Failed || !o.HasExit || o.ExitCode != 3 {
-			t.Errorf("job %s ended %+v, want failed with exit code 3", id, o)
+		if o.Status != scheduler.Failed || o.Reason != scheduler.ReasonExitCode || !o.HasExit || o.ExitCode != 3 {
+			t.Errorf("job %s ended %+v, want failed (exit_code) with exit code 3", id, o)
 		}
 	})
 	t.Run("listed by prefix, not by another", func(t *testing.T) {
@@ -89,9 +90,13 @@ func Run(t *testing.T, tg Target) {
 		})
 		for i := 1; i <= 3; i++ {
 			o := c.final(id, j, i, true)
-			want := map[bool]int{true: 1, false: 0}[i == 2]
-			if !o.Status.Terminal() || !o.HasExit || o.ExitCode != want {
-				t.Errorf("element %d ended %+v, want exit code %d", i, o, want)
+			// A done job has no reason, on every scheduler.
+			st, reason, exit := scheduler.Done, scheduler.ReasonNone, 0
+			if i == 2 {
+				st, reason, exit = scheduler.Failed, scheduler.ReasonExitCode, 1
+			}
+			if o.Status != st || o.Reason != reason || !o.HasExit || o.ExitCode != exit {
+				t.Errorf("element %d ended %+v, want %s (reason %q) with exit code %d", i, o, st, reason, exit)
 			}
 		}
 	})
@@ -234,7 +239,7 @@ func (c *run) final(id string, j *scheduler.Job, index int, inArray bool) schedu
 		if ex, ok := script.ReadExitFile(script.ExitFilePath(j.ScriptPath, id, index, inArray)); ok {
 			got = scheduler.Observation{ID: id, Index: index, InArray: inArray, Status: scheduler.Done, ExitCode: ex.Code, HasExit: true}
 			if ex.Code != 0 {
-				got.Status = scheduler.Failed
+				got.Status, got.Reason = scheduler.Failed, scheduler.ReasonExitCode
 			}
 			return true
 		}
