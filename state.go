@@ -272,8 +272,9 @@ func (st *jobState) apply(o *scheduler.Observation, src store.Source, now time.T
 		return ch
 	}
 	i, ok := st.find(o.Index)
-	if !ok {
-		st.elems = slices.Insert(st.elems, i, pendingElement(o.Index))
+	if !ok { // the engine holds a batch's new elements first (applyAll)
+		st.hold([]int{o.Index})
+		i, _ = st.find(o.Index)
 	}
 	el := &st.elems[i]
 	if seq != 0 {
